@@ -1,0 +1,99 @@
+/**
+ * The validated, normalized configuration. Field names follow the configuration contract in
+ * the README; defaults are filled in by the loader, so every field here has a value.
+ */
+
+export type ClientAuth = 'none' | 'request' | 'require';
+
+export interface ListenerTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string;
+  readonly clientAuth: ClientAuth;
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  readonly ciphers?: string;
+}
+
+export interface ListenerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: ListenerTlsConfig;
+  /** CIDR allowlist of client addresses; absent = any address. */
+  readonly sources?: readonly string[];
+  readonly allowPlaintext: boolean;
+}
+
+export interface UpstreamTlsConfig {
+  readonly ca?: string;
+  readonly servername?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly rejectUnauthorized: boolean;
+}
+
+export interface UpstreamConfig {
+  readonly mode: 'standalone' | 'sentinel' | 'cluster';
+  readonly host: string;
+  readonly port: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: UpstreamTlsConfig;
+  readonly pool: {
+    /** Shared connections per protocol version (RESP2 and RESP3 each get this many). */
+    readonly size: number;
+  };
+  /** Seed nodes in cluster mode, as `host:port`. */
+  readonly nodes?: readonly string[];
+  readonly sentinel?: {
+    readonly masterName: string;
+    readonly nodes: readonly string[];
+    readonly username?: string;
+    readonly password?: string;
+  };
+  readonly connectTimeoutMs: number;
+  /** Time an upstream request may stay unanswered before its connection is considered stalled; 0 = no limit. */
+  readonly commandTimeoutMs: number;
+}
+
+export interface UserConfig {
+  /** Redis ACL rule string, as for `ACL SETUSER`. */
+  readonly acl: string;
+  readonly certificates?: readonly string[];
+  readonly requireCertificate: boolean;
+  readonly sources?: readonly string[];
+}
+
+export interface LimitsConfig {
+  /** Longest bulk string in a request, in bytes (Redis's proto-max-bulk-len). */
+  readonly maxBulkLength: number;
+  /** Most arguments in one multibulk request. */
+  readonly maxMultibulkLength: number;
+  /** Most unprocessed request bytes buffered for one client (Redis's client-query-buffer-limit). */
+  readonly maxQueryBuffer: number;
+  /** Most reply bytes buffered for one client before it is disconnected. */
+  readonly maxOutputBuffer: number;
+  /** Most client connections at once, over all listeners. */
+  readonly maxClients: number;
+  /** Deepest nesting of an upstream reply. */
+  readonly maxReplyDepth: number;
+}
+
+export interface MetricsConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Config {
+  /** Absolute path of the file this config was loaded from. */
+  readonly file: string;
+  readonly listeners: readonly ListenerConfig[];
+  readonly upstream: UpstreamConfig;
+  /** Upper-case command names, or `NAME|SUBCOMMAND`, that respguard never forwards. */
+  readonly blockCommands: readonly string[];
+  readonly metrics?: MetricsConfig;
+  readonly workers: number | 'auto';
+  readonly users: Readonly<Record<string, UserConfig>>;
+  readonly limits: LimitsConfig;
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  readonly shutdownTimeoutMs: number;
+}
