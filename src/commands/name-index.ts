@@ -6,6 +6,7 @@
  * Case folding covers ASCII letters only, like the strcasecmp that Redis uses for command names.
  * Names are compared by their full length, so a name with a NUL byte never matches.
  */
+import { lowerAscii } from './arg-parsing.js';
 
 const EMPTY = -1;
 
@@ -60,10 +61,6 @@ export class NameIndex<T> {
       slot = (slot + 1) & this.mask;
     }
   }
-}
-
-function lowerAscii(byte: number): number {
-  return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
 }
 
 /** FNV-1a over the lower-cased bytes. */

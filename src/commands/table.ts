@@ -8,6 +8,7 @@
  * from the upstream's own `COMMAND` reply replaces it after connecting.
  */
 import { COMMAND_RECORDS } from './table.generated.js';
+import { prepareKeyExtraction } from './keys.js';
 import { NameIndex } from './name-index.js';
 import type { CommandInfo, CommandRecord, KeySpec } from './types.js';
 
@@ -75,7 +76,10 @@ export class CommandTable {
         (info as BuildingInfo).subcommands = subcommands;
       }
     }
-    for (const info of infos) Object.freeze(info);
+    for (const info of infos) {
+      Object.freeze(info);
+      prepareKeyExtraction(info);
+    }
     return new CommandTable(infos, topLevel);
   }
 
