@@ -1,0 +1,117 @@
+/**
+ * Wires the data path together: listeners accept client sockets, each socket gets a Session,
+ * sessions forward through the UpstreamPool, and the policy and command table are shared
+ * through one ProxyContext that reload and table refreshes replace as whole objects.
+ */
+import type net from 'node:net';
+import { CommandTable } from './commands/table.js';
+import { recordsFromCommandReply } from './commands/from-command-reply.js';
+import type { Config } from './config/types.js';
+import { startListener, type Listener } from './listener/listener.js';
+import type { Logger } from './observability/logger.js';
+import { buildPolicy } from './policy.js';
+import { Session, type ProxyContext } from './session/session.js';
+import { MAX_CLIENTS } from './session/texts.js';
+import type { UpstreamConnection } from './upstream/connection.js';
+import { UpstreamPool } from './upstream/pool.js';
+import { decodeResp2 } from './upstream/resp2-decode.js';
+
+export interface RunningServer {
+  /** Stops accepting, answers every request already received, and closes within `timeoutMs`. */
+  close(timeoutMs?: number): Promise<void>;
+  /** Replaces users, rules and the blocklist with those of `config`; throws and keeps the running policy when it does not compile. */
+  reload(config: Config): Promise<void>;
+  /** Listener addresses in the order of the config, with the ports actually bound. */
+  readonly addresses: readonly { host: string; port: number }[];
+  readonly context: ProxyContext;
+}
+
+export async function startServer(config: Config, options: { logger: Logger }): Promise<RunningServer> {
+  const logger = options.logger;
+  let currentConfig = config;
+  const table = CommandTable.default();
+  const pool = new UpstreamPool(config.upstream, config.limits, logger);
+  const context: ProxyContext = { table, policy: buildPolicy(config, table), pool, limits: config.limits, logger };
+  const sessions = new Set<Session>();
+  let nextSessionId = 1;
+
+  pool.on('first-ready', (connection: UpstreamConnection) => refreshCommandTable(connection, context, () => currentConfig));
+  pool.start();
+
+  const onSocket = (socket: net.Socket, label: string): void => {
+    if (sessions.size >= config.limits.maxClients) {
+      logger.warn({ event: 'limit', reason: 'max_clients', listener: label, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'rejecting client over maxClients');
+      socket.end(MAX_CLIENTS);
+      return;
+    }
+    const session = new Session(nextSessionId++, socket, context, label, (closed) => sessions.delete(closed));
+    sessions.add(session);
+  };
+
+  const listeners: Listener[] = [];
+  try {
+    for (const listenerConfig of config.listeners) listeners.push(await startListener(listenerConfig, logger, onSocket));
+  } catch (error) {
+    for (const listener of listeners) await listener.close();
+    pool.close();
+    throw error;
+  }
+
+  const addresses = listeners.map((listener) => {
+    const address = listener.server.address() as net.AddressInfo;
+    return { host: address.address, port: address.port };
+  });
+  logger.info(
+    {
+      event: 'start',
+      listeners: listeners.map((listener) => listener.label),
+      upstream: pool.address,
+      users: Object.keys(config.users).length,
+      blockedCommands: config.blockCommands.length,
+    },
+    'respguard started',
+  );
+
+  return {
+    addresses,
+    context,
+    async reload(newConfig: Config) {
+      const policy = buildPolicy(newConfig, context.table);
+      context.policy = policy;
+      currentConfig = newConfig;
+      if (JSON.stringify(newConfig.listeners) !== JSON.stringify(config.listeners) || JSON.stringify(newConfig.upstream) !== JSON.stringify(config.upstream)) {
+        logger.warn({ event: 'reload' }, 'listener and upstream changes take effect only after a restart');
+      }
+      logger.info({ event: 'reload', result: 'ok', users: policy.users.size }, 'config reloaded');
+    },
+    async close(timeoutMs = config.shutdownTimeoutMs) {
+      logger.info({ event: 'stop', sessions: sessions.size }, 'respguard stopping');
+      const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
+      for (const session of sessions) session.shutdown();
+      const deadline = Date.now() + timeoutMs;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const session of sessions) session.destroy();
+      pool.close();
+      await Promise.race([listenersClosed, new Promise((resolve) => setTimeout(resolve, 100))]);
+      logger.info({ event: 'stop' }, 'respguard stopped');
+    },
+  };
+}
+
+/**
+ * Reads the upstream's COMMAND reply so that commands of newer Redis versions and modules are
+ * known, then recompiles the policy against the new table. On any failure the current table stays.
+ */
+function refreshCommandTable(connection: UpstreamConnection, context: ProxyContext, config: () => Config): void {
+  connection.sendInternal(['COMMAND'], (bytes) => {
+    try {
+      const table = CommandTable.fromRecords(recordsFromCommandReply(decodeResp2(bytes)));
+      const policy = buildPolicy(config(), table);
+      context.table = table;
+      context.policy = policy;
+      context.logger.info({ event: 'command_table', commands: table.size, upstreamVersion: context.pool.facts?.version }, 'command table refreshed from the upstream');
+    } catch (error) {
+      context.logger.warn({ event: 'command_table', error: (error as Error).message }, 'could not refresh the command table from the upstream; keeping the built-in table');
+    }
+  });
+}

@@ -1,0 +1,186 @@
+/**
+ * Commands that the session answers itself instead of forwarding: authentication, the
+ * connection's own settings (protocol, name, database 0) and the commands whose answer is
+ * fixed while this version runs every session on shared connections. None of them reaches
+ * the upstream, so none can change a shared connection.
+ */
+import type { CommandInfo } from '../commands/types.js';
+import { REDIS_VERSION } from '../commands/table.generated.js';
+import {
+  OK,
+  encodeArray,
+  encodeBulk,
+  encodeError,
+  encodeInteger,
+  encodeMap,
+  RESET_REPLY,
+} from '../resp/encode.js';
+import type { Session } from './session.js';
+import * as texts from './texts.js';
+
+type LocalHandler = (session: Session, args: readonly Buffer[], command: CommandInfo) => void;
+
+const HANDLERS = new Map<string, LocalHandler>([
+  ['auth', auth],
+  ['hello', hello],
+  ['quit', (session) => session.quit()],
+  ['reset', (session) => {
+    session.resetState();
+    session.reply(RESET_REPLY);
+  }],
+  ['client|setname', clientSetName],
+  ['client|getname', (session) => session.reply(encodeBulk(session.clientName, session.protocol))],
+  ['client|setinfo', clientSetInfo],
+  ['client|id', (session) => session.reply(encodeInteger(session.id))],
+  ['client|info', (session) => session.reply(encodeBulk(session.describe(), session.protocol))],
+  ['acl|whoami', (session) => session.reply(encodeBulk(session.userName, session.protocol))],
+  ['select', select],
+  ['exec', (session) => session.reply(texts.EXEC_WITHOUT_MULTI)],
+  ['discard', (session) => session.reply(texts.DISCARD_WITHOUT_MULTI)],
+  ['unwatch', (session) => session.reply(OK)],
+]);
+
+/** Returns the handler when respguard answers `command` itself. */
+export function localHandler(command: CommandInfo): LocalHandler | undefined {
+  return HANDLERS.get(command.name);
+}
+
+/** AUTH password | AUTH username password, as Redis 7.0 answers it. */
+function auth(session: Session, args: readonly Buffer[]): void {
+  if (args.length > 3) {
+    session.reply(texts.SYNTAX_ERROR);
+    return;
+  }
+  if (args.length === 2) {
+    const defaultUser = session.context.policy.users.get('default');
+    if (defaultUser?.nopass) {
+      session.reply(texts.AUTH_DEFAULT_NOPASS);
+      return;
+    }
+    session.reply(session.authenticate('default', args[1]!, 'AUTH') ? OK : texts.WRONGPASS);
+    return;
+  }
+  session.reply(session.authenticate(args[1]!.toString(), args[2]!, 'AUTH') ? OK : texts.WRONGPASS);
+}
+
+/** HELLO [protover [AUTH username password] [SETNAME name]], answered with the upstream's facts. */
+function hello(session: Session, args: readonly Buffer[]): void {
+  let protocol = session.protocol;
+  if (args.length >= 2) {
+    const text = args[1]!.toString('latin1');
+    if (!/^-?\d+$/.test(text)) {
+      session.reply(texts.HELLO_BAD_VERSION);
+      return;
+    }
+    const version = Number(text);
+    if (version < 2 || version > 3) {
+      session.reply(texts.NOPROTO);
+      return;
+    }
+    protocol = version as 2 | 3;
+  }
+
+  let credentials: [string, Buffer] | null = null;
+  let name: Buffer | null = null;
+  for (let i = 2; i < args.length; i++) {
+    const option = args[i]!.toString('latin1').toLowerCase();
+    const more = args.length - i - 1;
+    if (option === 'auth' && more >= 2) {
+      credentials = [args[i + 1]!.toString(), args[i + 2]!];
+      i += 2;
+    } else if (option === 'setname' && more >= 1) {
+      name = args[i + 1]!;
+      i += 1;
+    } else {
+      session.reply(encodeError(`ERR Syntax error in HELLO option '${sanitize(args[i]!)}'`));
+      return;
+    }
+  }
+
+  if (!credentials && !session.user) {
+    session.reply(texts.HELLO_NOAUTH);
+    return;
+  }
+  if (name && !isValidClientName(name)) {
+    session.reply(texts.BAD_CLIENT_NAME);
+    return;
+  }
+  if (credentials && !session.authenticate(credentials[0], credentials[1], 'HELLO')) {
+    session.reply(texts.WRONGPASS);
+    return;
+  }
+  if (name) session.clientName = name.length > 0 ? Buffer.from(name) : null;
+  session.setProtocol(protocol);
+  session.reply(helloReply(session));
+}
+
+function helloReply(session: Session): Buffer {
+  const protocol = session.protocol;
+  const facts = session.context.pool.facts;
+  const field = (key: string, value: Buffer): [Buffer, Buffer] => [encodeBulk(key, protocol), value];
+  return encodeMap(
+    [
+      field('server', encodeBulk('redis', protocol)),
+      field('version', encodeBulk(facts?.version ?? REDIS_VERSION, protocol)),
+      field('proto', encodeInteger(protocol)),
+      field('id', encodeInteger(session.id)),
+      field('mode', encodeBulk(facts?.mode ?? 'standalone', protocol)),
+      field('role', encodeBulk(facts?.role ?? 'master', protocol)),
+      field('modules', encodeArray([])),
+    ],
+    protocol,
+  );
+}
+
+function clientSetName(session: Session, args: readonly Buffer[]): void {
+  const name = args[2]!;
+  if (!isValidClientName(name)) {
+    session.reply(texts.BAD_CLIENT_NAME);
+    return;
+  }
+  session.clientName = name.length > 0 ? Buffer.from(name) : null;
+  session.reply(OK);
+}
+
+/** CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2 and later; only reached when the table has it). */
+function clientSetInfo(session: Session, args: readonly Buffer[]): void {
+  const attribute = args[2]!.toString('latin1').toLowerCase();
+  const value = args[3]!;
+  if (attribute !== 'lib-name' && attribute !== 'lib-ver') {
+    session.reply(encodeError(`ERR Unrecognized option '${sanitize(args[2]!)}'`));
+    return;
+  }
+  if (value.length > 0 && !isValidClientName(value)) {
+    session.reply(encodeError(`ERR ${attribute} cannot contain spaces, newlines or special characters.`));
+    return;
+  }
+  if (attribute === 'lib-name') session.libName = Buffer.from(value);
+  else session.libVersion = Buffer.from(value);
+  session.reply(OK);
+}
+
+/** SELECT 0 is answered here: shared connections stay on database 0. Other databases need a connection of their own. */
+function select(session: Session, args: readonly Buffer[], command: CommandInfo): void {
+  const text = args[1]!.toString('latin1');
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    session.reply(texts.NOT_INTEGER);
+    return;
+  }
+  const index = Number(text);
+  if (index < 0 || index >= 2 ** 31) {
+    session.reply(texts.DB_OUT_OF_RANGE);
+    return;
+  }
+  session.reply(index === 0 ? OK : texts.needsOwnConnectionText(command.name));
+}
+
+/** Redis accepts client names made of the printable ASCII characters from '!' to '~'. */
+function isValidClientName(name: Buffer): boolean {
+  for (const byte of name) if (byte < 0x21 || byte > 0x7e) return false;
+  return true;
+}
+
+/** An argument quoted in an error text: at most 128 bytes, without CR or LF. */
+function sanitize(arg: Buffer): string {
+  return arg.subarray(0, 128).toString('latin1').replace(/[\r\n]/g, ' ');
+}

@@ -1,0 +1,31 @@
+/**
+ * A reply slot: the place of one request in a session's reply order. A slot is filled either by
+ * the session itself (local replies, denials) or by an upstream connection when the upstream's
+ * reply arrives; the session writes filled slots to the client strictly in request order.
+ *
+ * A slot sits in two singly linked FIFOs at once: its session's reply order (`next`) and, while
+ * forwarded, the pending list of one upstream connection (`upstreamNext`). Linked lists avoid an
+ * array shift or a closure per request on the hot path.
+ */
+
+/** What a slot reports to when it is filled. */
+export interface SlotOwner {
+  slotFilled(slot: ReplySlot): void;
+}
+
+export class ReplySlot {
+  /** Reply bytes once known. */
+  data: Buffer | null = null;
+  next: ReplySlot | null = null;
+  upstreamNext: ReplySlot | null = null;
+  /** Time the request was sent upstream (process.hrtime.bigint), for latency figures. */
+  sentAt = 0n;
+
+  constructor(readonly owner: SlotOwner) {}
+
+  /** Fills the slot with a whole reply. */
+  fill(data: Buffer): void {
+    this.data = data;
+    this.owner.slotFilled(this);
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * A client session: one per client connection. It decodes requests, resolves each command,
+ * checks it (authentication, ACL, blocklist, connection-state rules), then answers it itself
+ * or forwards the exact validated bytes to an upstream connection. Replies go back strictly in
+ * request order through a FIFO of reply slots, whatever order they are filled in.
+ *
+ * Invariants kept here: nothing reaches the upstream before it passed the decoder and every
+ * check; a denied command gets its error and the connection stays open; a session sticks to
+ * one upstream connection while it has requests in flight, so its commands run in order.
+ */
+import type net from 'node:net';
+import { nopermText } from '../acl/noperm.js';
+import { blockedText } from '../acl/blocklist.js';
+import type { CompiledUser } from '../acl/types.js';
+import { checkPassword } from '../auth/credentials.js';
+import type { CommandTable } from '../commands/table.js';
+import type { CommandInfo } from '../commands/types.js';
+import type { LimitsConfig } from '../config/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { Policy } from '../policy.js';
+import { ProtocolError, RequestDecoder, type DecodedCommand } from '../resp/request-decoder.js';
+import { OK, encodeCommand, encodeError, type Protocol } from '../resp/encode.js';
+import type { UpstreamConnection } from '../upstream/connection.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import { localHandler } from './local-commands.js';
+import { ReplySlot, type SlotOwner } from './reply-slot.js';
+import { needsOwnConnection } from './stateful.js';
+import * as texts from './texts.js';
+
+/** What sessions share; the server swaps `table` and `policy` as whole objects. */
+export interface ProxyContext {
+  table: CommandTable;
+  policy: Policy;
+  readonly pool: UpstreamPool;
+  readonly limits: LimitsConfig;
+  readonly logger: Logger;
+}
+
+const ALWAYS_ALLOWED_BEFORE_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
+
+export class Session implements SlotOwner {
+  protocol: Protocol = 2;
+  user: CompiledUser | null = null;
+  clientName: Buffer | null = null;
+  libName: Buffer | null = null;
+  libVersion: Buffer | null = null;
+  readonly createdAt = Date.now();
+
+  private readonly decoder: RequestDecoder;
+  private readonly logger: Logger;
+  private policy: Policy;
+  private replyHead: ReplySlot | null = null;
+  private replyTail: ReplySlot | null = null;
+  private upstream: UpstreamConnection | null = null;
+  private inFlight = 0;
+  private closing = false;
+  private closed = false;
+  private corked = false;
+  private pausedFor = 0;
+
+  constructor(
+    readonly id: number,
+    readonly socket: net.Socket,
+    readonly context: ProxyContext,
+    readonly listener: string,
+    private readonly onClose: (session: Session) => void,
+  ) {
+    this.policy = context.policy;
+    this.logger = context.logger.child({ session: id, remote: this.remote, listener });
+    this.decoder = new RequestDecoder({
+      maxBulkLength: context.limits.maxBulkLength,
+      maxMultibulkLength: context.limits.maxMultibulkLength,
+      maxQueryBuffer: context.limits.maxQueryBuffer,
+    });
+    this.resetState();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.resume());
+    socket.on('error', (error: NodeJS.ErrnoException) => this.logger.debug({ error: error.code ?? error.message }, 'client socket error'));
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  get userName(): string {
+    return this.user?.name ?? 'default';
+  }
+
+  /** Logs in as the `default` user when the policy allows it, as a new Redis connection would. */
+  resetState(): void {
+    this.setUser(this.context.policy.autoLogin);
+    this.protocol = 2;
+    this.clientName = null;
+  }
+
+  setProtocol(protocol: Protocol): void {
+    this.protocol = protocol;
+  }
+
+  private setUser(user: CompiledUser | null): void {
+    this.user = user;
+    this.decoder.authenticated = user !== null;
+  }
+
+  /**
+   * Checks a password for `userName` in constant time and logs the session in on success.
+   * A failed attempt keeps the current login, as in Redis, and is logged without the password.
+   */
+  authenticate(userName: string, password: Buffer, via: string): boolean {
+    const user = this.context.policy.users.get(userName);
+    const passwordMatches = user ? checkPassword(user, password) : false;
+    if (user && user.enabled && passwordMatches) {
+      this.setUser(user);
+      this.logger.debug({ user: userName, via }, 'authenticated');
+      return true;
+    }
+    const reason = !user ? 'unknown user' : !user.enabled ? 'user disabled' : 'wrong password';
+    this.logger.warn({ event: 'auth_failed', user: user ? userName : undefined, via, reason }, 'authentication failed');
+    return false;
+  }
+
+  // ---- input ----
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    let command: DecodedCommand | null;
+    try {
+      this.decoder.feed(chunk);
+      while (!this.closing && (command = this.decoder.next()) !== null) this.execute(command);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.onProtocolError(error);
+    }
+  }
+
+  private onProtocolError(error: ProtocolError): void {
+    this.logger.warn({ event: 'protocol_error', kind: error.kind, user: this.user?.name }, 'closing client after a protocol error');
+    if (error.reply === null) {
+      this.destroy();
+      return;
+    }
+    this.reply(encodeError(error.reply));
+    this.closeAfterReplies();
+  }
+
+  private execute(command: DecodedCommand): void {
+    const args = command.args;
+    const context = this.context;
+    if (this.policy !== context.policy && !this.refreshUser()) return;
+
+    const lookup = context.table.resolve(args);
+    if (lookup.kind !== 'ok') {
+      this.reply(encodeError(lookup.error));
+      return;
+    }
+    const info = lookup.command;
+    const user = this.user;
+    if (!user) {
+      const base = info.parent ?? info;
+      if (!ALWAYS_ALLOWED_BEFORE_AUTH.has(base.name) || !this.runLocal(info, args)) this.reply(texts.NOAUTH);
+      return;
+    }
+    // Redis skips the ACL check for commands flagged no_auth (AUTH, HELLO, QUIT, RESET).
+    if (!info.flags.has('no_auth')) {
+      const decision = user.check(info, args);
+      if (!decision.allowed) {
+        this.logger.warn({ event: 'denied', user: user.name, command: info.name, reason: decision.reason }, 'command denied by ACL');
+        this.reply(encodeError(nopermText(decision, user.name)));
+        return;
+      }
+    }
+    if (this.runLocal(info, args)) return;
+    if (this.policy.blocklist.blocks(info)) {
+      this.logger.warn({ event: 'blocked', user: user.name, command: info.name }, 'command blocked by blockCommands');
+      this.reply(encodeError(blockedText(info)));
+      return;
+    }
+    if (needsOwnConnection(info, args)) {
+      this.reply(texts.needsOwnConnectionText(info.name));
+      return;
+    }
+    this.forward(command.raw ?? encodeCommand(args));
+  }
+
+  /** Runs a command that respguard answers itself; returns false when `info` is not one of those. */
+  private runLocal(info: CommandInfo, args: readonly Buffer[]): boolean {
+    const handler = localHandler(info);
+    if (!handler) return false;
+    handler(this, args, info);
+    return true;
+  }
+
+  /** Re-reads this session's user from a new policy; closes the session when the user is gone or disabled. */
+  private refreshUser(): boolean {
+    const policy = this.context.policy;
+    this.policy = policy;
+    if (!this.user) {
+      this.setUser(policy.autoLogin);
+      return true;
+    }
+    const user = policy.users.get(this.user.name);
+    if (!user || !user.enabled) {
+      this.logger.warn({ event: 'session_closed', user: this.user.name, reason: 'user removed or disabled by a reload' }, 'closing session');
+      this.destroy();
+      return false;
+    }
+    this.setUser(user);
+    return true;
+  }
+
+  private forward(request: Buffer): void {
+    let upstream = this.upstream;
+    if (this.inFlight === 0 || !upstream || upstream.state === 'closed') {
+      upstream = this.context.pool.pick(this.protocol);
+      this.upstream = upstream;
+    }
+    if (!upstream) {
+      this.reply(texts.upstreamUnavailableText(this.context.pool.lastError));
+      return;
+    }
+    const slot = new ReplySlot(this);
+    slot.sentAt = process.hrtime.bigint();
+    this.append(slot);
+    this.inFlight += 1;
+    if (!upstream.send(request, slot)) {
+      this.pause();
+      upstream.once('drain', () => this.resume());
+    }
+  }
+
+  // ---- output ----
+
+  /** Queues a reply that respguard made itself, in request order. */
+  reply(data: Buffer): void {
+    if (this.closed) return;
+    if (!this.replyHead) {
+      this.write(data);
+      return;
+    }
+    const slot = new ReplySlot(this);
+    slot.data = data;
+    this.append(slot);
+  }
+
+  private append(slot: ReplySlot): void {
+    if (this.replyTail) this.replyTail.next = slot;
+    else this.replyHead = slot;
+    this.replyTail = slot;
+  }
+
+  slotFilled(slot: ReplySlot): void {
+    if (slot.sentAt !== 0n) this.inFlight -= 1;
+    if (slot === this.replyHead) this.flushReplies();
+  }
+
+  private flushReplies(): void {
+    let slot = this.replyHead;
+    while (slot && slot.data) {
+      this.write(slot.data);
+      slot.data = null;
+      slot = slot.next;
+    }
+    this.replyHead = slot;
+    if (!slot) {
+      this.replyTail = null;
+      if (this.closing) this.socket.end();
+    }
+  }
+
+  private write(data: Buffer): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncorkSession, this);
+    }
+    if (!this.socket.write(data)) {
+      if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
+        this.logger.warn({ event: 'limit', reason: 'output_buffer', bytes: this.socket.writableLength, user: this.user?.name }, 'closing client over the output buffer limit');
+        this.destroy();
+        return;
+      }
+      this.pause();
+    }
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  /** Stops reading requests until every reason to pause is gone. */
+  private pause(): void {
+    if (this.pausedFor === 0) this.socket.pause();
+    this.pausedFor += 1;
+  }
+
+  private resume(): void {
+    if (this.pausedFor === 0) return;
+    this.pausedFor -= 1;
+    if (this.pausedFor === 0 && !this.closed) this.socket.resume();
+  }
+
+  // ---- closing ----
+
+  /** QUIT: reply OK, then close once every earlier reply is written. */
+  quit(): void {
+    this.reply(OK);
+    this.closeAfterReplies();
+  }
+
+  private closeAfterReplies(): void {
+    this.closing = true;
+    if (!this.replyHead) this.socket.end();
+  }
+
+  /** Graceful stop: reads no more requests, and closes once every reply already owed is written. */
+  shutdown(): void {
+    this.socket.pause();
+    this.closeAfterReplies();
+  }
+
+  destroy(): void {
+    this.closing = true;
+    this.socket.destroy();
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    this.onClose(this);
+  }
+
+  /** One line in the format of Redis's CLIENT INFO, with this session's own values. */
+  describe(): string {
+    const age = Math.floor((Date.now() - this.createdAt) / 1000);
+    const name = this.clientName?.toString('latin1') ?? '';
+    return (
+      `id=${this.id} addr=${this.remote} laddr=${this.socket.localAddress}:${this.socket.localPort} fd=-1 name=${name} ` +
+      `age=${age} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+      `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=${this.userName} redir=-1 resp=${this.protocol}\n`
+    );
+  }
+}
+
+function uncorkSession(session: Session): void {
+  session.uncork();
+}

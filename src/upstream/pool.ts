@@ -1,0 +1,168 @@
+/**
+ * The pool of shared upstream connections: `size` connections per protocol version, so that
+ * RESP2 and RESP3 clients each get replies in their own format. Sessions pick a connection per
+ * request with `pick` and stay on it while they have requests in flight, which keeps each
+ * client's commands in order on the upstream.
+ *
+ * A broken connection is replaced after a backoff (100 ms doubling up to 5 s, with jitter);
+ * while no connection of a protocol is usable, `pick` returns null at once so that clients get
+ * an error reply instead of waiting.
+ */
+import { EventEmitter } from 'node:events';
+import type { UpstreamConfig, LimitsConfig } from '../config/types.js';
+import type { Logger } from '../observability/logger.js';
+import { UpstreamConnection, type ServerFacts } from './connection.js';
+
+const BACKOFF_START_MS = 100;
+const BACKOFF_MAX_MS = 5000;
+
+interface Member {
+  connection: UpstreamConnection | null;
+  failures: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export interface PoolStats {
+  readonly connections: number;
+  readonly ready: number;
+  readonly pending: number;
+  readonly reconnects: number;
+}
+
+/**
+ * Events: 'ready' (ServerFacts) each time a connection finished its init; 'first-ready'
+ * (UpstreamConnection) when a RESP2 connection became ready while no other was, at start and
+ * after an outage, so that the owner can read the command table from it again.
+ */
+export class UpstreamPool extends EventEmitter {
+  private readonly groups: Record<2 | 3, Member[]>;
+  private closed = false;
+  private reconnects = 0;
+  lastError = '';
+  facts: ServerFacts | null = null;
+
+  constructor(
+    private readonly config: UpstreamConfig,
+    private readonly limits: LimitsConfig,
+    private readonly logger: Logger,
+  ) {
+    super();
+    const group = (): Member[] =>
+      Array.from({ length: config.pool.size }, () => ({ connection: null, failures: 0, timer: null }));
+    this.groups = { 2: group(), 3: group() };
+  }
+
+  start(): void {
+    for (const protocol of [2, 3] as const) {
+      this.groups[protocol].forEach((member, index) => this.open(member, protocol, index));
+    }
+  }
+
+  private open(member: Member, protocol: 2 | 3, index: number): void {
+    member.timer = null;
+    if (this.closed) return;
+    const connection = new UpstreamConnection(
+      {
+        host: this.config.host,
+        port: this.config.port,
+        username: this.config.username,
+        password: this.config.password,
+        protocol,
+        connectTimeoutMs: this.config.connectTimeoutMs,
+        maxReplyDepth: this.limits.maxReplyDepth,
+        maxBulkLength: this.limits.maxBulkLength,
+        clientName: `respguard-pool-resp${protocol}-${index}`,
+      },
+      this.logger,
+    );
+    member.connection = connection;
+    connection.once('ready', (facts: ServerFacts) => {
+      if (member.failures > 0) {
+        this.logger.info({ upstream: this.address, protocol, index }, 'upstream connection restored');
+      } else {
+        this.logger.debug({ upstream: this.address, protocol, index }, 'upstream connection ready');
+      }
+      member.failures = 0;
+      this.facts = facts;
+      this.emit('ready', facts);
+      const othersReady = this.groups[2].some((m) => m !== member && m.connection?.state === 'ready');
+      if (protocol === 2 && !othersReady) this.emit('first-ready', connection);
+    });
+    connection.once('close', (reason: string) => {
+      member.connection = null;
+      if (this.closed) return;
+      this.lastError = reason;
+      member.failures += 1;
+      this.reconnects += 1;
+      const delay = backoffDelay(member.failures);
+      // One line per outage, not one per retry: log the first failure and then every tenth.
+      if (member.failures === 1 || member.failures % 10 === 0) {
+        this.logger.warn(
+          { upstream: this.address, protocol, index, reason, failures: member.failures, retryInMs: delay },
+          'upstream connection failed; reconnecting',
+        );
+      }
+      member.timer = setTimeout(() => this.open(member, protocol, index), delay);
+    });
+  }
+
+  get address(): string {
+    return `${this.config.host}:${this.config.port}`;
+  }
+
+  /**
+   * Picks a connection for a request of the given protocol: the ready one with the fewest
+   * pending requests, else one still connecting (its requests wait behind the init), else null.
+   */
+  pick(protocol: 2 | 3): UpstreamConnection | null {
+    let best: UpstreamConnection | null = null;
+    let connecting: UpstreamConnection | null = null;
+    for (const member of this.groups[protocol]) {
+      const connection = member.connection;
+      if (!connection) continue;
+      if (connection.state === 'ready') {
+        if (!best || connection.pendingCount < best.pendingCount) best = connection;
+      } else if (connection.state === 'connecting' && member.failures === 0) {
+        connecting ??= connection;
+      }
+    }
+    return best ?? connecting;
+  }
+
+  /** True when at least one connection of each protocol is ready. */
+  get isReady(): boolean {
+    return [2, 3].every((protocol) => this.groups[protocol as 2 | 3].some((m) => m.connection?.state === 'ready'));
+  }
+
+  stats(): PoolStats {
+    let connections = 0;
+    let ready = 0;
+    let pending = 0;
+    for (const protocol of [2, 3] as const) {
+      for (const member of this.groups[protocol]) {
+        if (!member.connection) continue;
+        connections += 1;
+        if (member.connection.state === 'ready') ready += 1;
+        pending += member.connection.pendingCount;
+      }
+    }
+    return { connections, ready, pending, reconnects: this.reconnects };
+  }
+
+  /** Closes every connection; pending requests get an error reply. */
+  close(): void {
+    this.closed = true;
+    for (const protocol of [2, 3] as const) {
+      for (const member of this.groups[protocol]) {
+        if (member.timer) clearTimeout(member.timer);
+        member.connection?.destroy('respguard is stopping');
+      }
+    }
+  }
+}
+
+/** Exponential backoff with up to 20% jitter, so that many connections do not retry in step. */
+function backoffDelay(failures: number): number {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.min(failures - 1, 10));
+  return Math.round(base * (0.8 + Math.random() * 0.2));
+}

@@ -1,0 +1,78 @@
+/**
+ * Starts respguard in the test process, from a YAML config as an operator would write it, in
+ * front of a real redis-server. Log lines are captured as parsed objects for assertions.
+ */
+import { parseConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { freePort, type RedisServer } from './redis-server.js';
+
+export interface LogCapture {
+  readonly lines: Record<string, unknown>[];
+  /** Every captured line as raw text, to search for strings that must never appear. */
+  text(): string;
+}
+
+export interface TestProxy {
+  readonly port: number;
+  readonly server: RunningServer;
+  readonly logs: LogCapture;
+  stop(): Promise<void>;
+}
+
+export interface TestProxyOptions {
+  /** Users as name -> ACL rule string. */
+  users: Record<string, string>;
+  /** YAML lines appended at the top level (limits:, blockCommands:, ...). */
+  extraYaml?: string;
+  poolSize?: number;
+}
+
+export function captureLogs(): { capture: LogCapture; stream: { write(line: string): void } } {
+  const raw: string[] = [];
+  const lines: Record<string, unknown>[] = [];
+  return {
+    capture: { lines, text: () => raw.join('') },
+    stream: {
+      write(line: string) {
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  };
+}
+
+/** Starts respguard on a free port in front of `upstream`; the upstream's password comes from its RedisServer. */
+export async function startProxy(upstream: RedisServer, options: TestProxyOptions): Promise<TestProxy> {
+  const users = Object.entries(options.users)
+    .map(([name, acl]) => `  ${name}:\n    acl: ${JSON.stringify(acl)}\n`)
+    .join('');
+  const port = await freePort();
+  const yaml =
+    `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
+    `upstream:\n  host: 127.0.0.1\n  port: ${upstream.port}\n` +
+    (upstream.password ? `  password: \${UPSTREAM_PASSWORD}\n` : '') +
+    `  pool:\n    size: ${options.poolSize ?? 2}\n` +
+    `users:\n${users}` +
+    (options.extraYaml ?? '');
+  const config = parseConfig(yaml, 'test.yaml', { UPSTREAM_PASSWORD: upstream.password ?? '' });
+  const { capture, stream } = captureLogs();
+  const logger = createLogger('debug', stream);
+  const server = await startServer(config, { logger });
+  await waitUntilReady(server);
+  return {
+    port,
+    server,
+    logs: capture,
+    stop: () => server.close(2000),
+  };
+}
+
+/** Waits until the pool has a ready connection of each protocol, so tests do not race the start. */
+async function waitUntilReady(server: RunningServer, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!server.context.pool.isReady) {
+    if (Date.now() > deadline) throw new Error('the upstream pool did not become ready');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
