@@ -1,7 +1,7 @@
 /**
  * Byte-level argument tests that reproduce the C functions Redis 7.0 uses when it looks for keys,
- * so that key extraction agrees with Redis on odd input too: strcasecmp (which stops at the
- * first NUL byte), atoi (leading blanks, trailing junk, 32-bit truncation) and Redis's strict
+ * so that key extraction agrees with Redis on odd input too. They are strcasecmp (which stops at
+ * the first NUL byte), atoi (leading blanks, trailing junk, 32-bit truncation) and Redis's strict
  * string2ll. All of them read Buffers in place.
  */
 
@@ -36,9 +36,9 @@ const INT64_MIN = -(1n << 63n);
 const EXACT_DIGITS = 15;
 
 /**
- * Parses `arg` as glibc's `atoi` does: skips leading blanks, takes an optional sign and the
- * digits that follow, stops at anything else (0 when there are no digits), saturates at the
- * 64-bit range as strtol does and then keeps the low 32 bits as the cast to int does.
+ * Parses `arg` as glibc's `atoi` does. It skips leading blanks, takes an optional sign and the
+ * digits that follow, and stops at anything else (0 when there are no digits). Like strtol it
+ * saturates at the 64-bit range, and like the cast to int it then keeps the low 32 bits.
  */
 export function atoi(arg: Buffer): number {
   let i = 0;
@@ -69,9 +69,9 @@ export function atoi(arg: Buffer): number {
 const MAX_INTEGER_BYTES = 21;
 
 /**
- * Parses a key count the way Redis 7.0's key-spec search reads `numkeys`: string2ll must accept
- * the whole argument (a decimal integer in the signed 64-bit range, without `+`, blanks or
- * leading zeros), a negative count is invalid, and the value is then cast to a 32-bit int.
+ * Parses a key count the way Redis 7.0's key-spec search reads `numkeys`. string2ll must accept
+ * the whole argument: a decimal integer in the signed 64-bit range, without `+`, blanks or
+ * leading zeros. A negative count is invalid, and a valid one is cast to a 32-bit int.
  * Returns undefined where Redis treats the key spec as invalid.
  */
 export function parseKeyCount(arg: Buffer): number | undefined {

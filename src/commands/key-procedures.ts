@@ -88,7 +88,7 @@ const migrateKeys: KeyProcedure = (args) => {
     const arg = args[i]!;
     if (equalsKeyword(arg, KEYS)) {
       // A non-empty key argument together with KEYS is a syntax error, so Redis reports no keys.
-      if (args[3]!.length > 0) {
+      if ((args[3]?.length ?? 0) > 0) {
         count = 0;
       } else {
         first = i + 1;

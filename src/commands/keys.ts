@@ -7,7 +7,9 @@
  *    are walked in order. Any spec that is invalid for this request (a bad count, a range past
  *    the end, an unknown search type) or INCOMPLETE makes the whole walk fail.
  * 2. Otherwise, or when the walk failed, the command's getkeys procedure decides (see
- *    key-procedures.ts). A command without one has no keys in Redis.
+ *    key-procedures.ts). A command without one has no keys in Redis, but here it keeps the
+ *    keys of its valid specs, which is stricter (PFMERGE with only a destination is the one
+ *    built-in case where this differs from Redis 7.0.15).
  *
  * Specs are compiled to flag masks and keyword bytes once per command, when the table is built
  * or on first use, so extraction itself only allocates the result.
@@ -57,7 +59,9 @@ interface CompiledSpec {
 
 interface CompiledKeys {
   readonly specs: readonly CompiledSpec[];
-  /** At least one spec without NOT_KEY and none with VARIABLE_FLAGS, as Redis requires to use specs. */
+  /** At least one spec without NOT_KEY. */
+  readonly hasKeySpec: boolean;
+  /** hasKeySpec and no spec with VARIABLE_FLAGS: Redis then tries the specs before the procedure. */
   readonly useSpecs: boolean;
   readonly procedure: KeyProcedure | undefined;
 }
@@ -74,12 +78,12 @@ export function prepareKeyExtraction(command: CommandInfo): void {
 }
 
 /**
- * Finds the keys of a command the way Redis 7's getKeysFromCommandWithSpecs does: each key
- * spec's begin-search (index, or keyword searched from startFrom forwards for positive and
- * backwards from the end for negative startFrom) then find-keys (range with lastKey, negative
- * counting from the end, step and limit, or keynum: the count at keyNumIdx relative to the begin
- * index, then keys from firstKey with step). When a spec is invalid for the request, the
- * command's Redis 7.0 getkeys procedure decides instead, as in Redis.
+ * Finds the keys of a command the way Redis 7's getKeysFromCommandWithSpecs does. Each key spec
+ * first runs its begin-search: an index, or a keyword searched from startFrom, forwards for a
+ * positive startFrom and backwards from the end for a negative one. Its find-keys then takes a
+ * range (lastKey, negative counting from the end, with step and limit) or a keynum (the count at
+ * keyNumIdx relative to the begin index, then keys from firstKey with step). When a spec is
+ * invalid for the request, the command's Redis 7.0 getkeys procedure decides instead.
  *
  * `args` are the whole request with args[0] the command name, already checked for arity by
  * `CommandTable.resolve`. Keys come out in Redis's order and may repeat.
@@ -96,9 +100,10 @@ export function extractKeys(command: CommandInfo, args: readonly Buffer[]): KeyR
     if (keys !== undefined) return keys;
   }
   if (compiled.procedure !== undefined) return compiled.procedure(args);
-  // NOTE: Redis would call a module's own getkeys callback here, which a proxy cannot, so the
-  // keys that the valid specs give are returned to keep the ACL check as strict as it can be.
-  if (compiled.useSpecs) return keysFromSpecs(compiled.specs, args, true) ?? [];
+  // NOTE: Redis would call a module's own getkeys callback here, which a proxy cannot, and a
+  // built-in command without a procedure has no keys in Redis. The keys that the valid specs give
+  // are returned instead, so that the ACL check stays as strict as it can be.
+  if (compiled.hasKeySpec) return keysFromSpecs(compiled.specs, args, true) ?? [];
   return [];
 }
 
@@ -110,7 +115,7 @@ function compileCommand(command: CommandInfo): CompiledKeys {
     if ((spec.flags & KEY_FLAG_NOT_KEY) === 0) anyKey = true;
     if ((spec.flags & KEY_FLAG_VARIABLE_FLAGS) !== 0) variableFlags = true;
   }
-  return { specs, useSpecs: anyKey && !variableFlags, procedure: keyProcedureFor(command.name) };
+  return { specs, hasKeySpec: anyKey, useSpecs: anyKey && !variableFlags, procedure: keyProcedureFor(command.name) };
 }
 
 function compileSpec(spec: KeySpec): CompiledSpec {
