@@ -1,0 +1,133 @@
+/**
+ * The per-request ACL decision, as Redis 7.0's ACLCheckAllUserCommandPerm makes it. Each
+ * selector (the root one first) checks, in this order, the command, its keys and its channels.
+ * The first selector that allows the request wins. When none does, the reported denial is the
+ * "most relevant" one, as in Redis: a channel denial beats a key denial, which beats a command
+ * denial, and between two denials of the same kind the one at the later argument wins.
+ *
+ * On the allowed path nothing is allocated except the key list that key extraction returns,
+ * and that only for a selector that has key patterns and a command that may have keys.
+ */
+import { extractKeys, KEY_FLAG_ACCESS, KEY_FLAG_DELETE, KEY_FLAG_INSERT, KEY_FLAG_NOT_KEY, KEY_FLAG_UPDATE, type KeyRef } from '../commands/keys.js';
+import type { CommandInfo } from '../commands/types.js';
+import { equalsIgnoringAsciiCase, KEY_READ, KEY_WRITE, type CompiledSelector } from './selector.js';
+import { ChannelKind, channelKindOf, commandMayHaveKeys, type TableIndex } from './table-index.js';
+import type { Decision, DenialReason } from './types.js';
+
+/** Denial ranks, in Redis's order of relevance (ACL_DENIED_CMD < ACL_DENIED_KEY < ACL_DENIED_CHANNEL). */
+const DENIED_COMMAND = 1;
+const DENIED_KEY = 2;
+const DENIED_CHANNEL = 4;
+
+const ALLOWED: Decision = Object.freeze({ allowed: true });
+
+const WRITE_KEY_FLAGS = KEY_FLAG_INSERT | KEY_FLAG_DELETE | KEY_FLAG_UPDATE;
+
+/** Decides whether `selectors` allow `command` with `args` (args[0] is the command name). */
+export function checkSelectors(
+  selectors: readonly CompiledSelector[],
+  index: TableIndex,
+  command: CommandInfo,
+  args: readonly Buffer[],
+): Decision {
+  const id = index.idOf(command);
+  const noAuth = id >= 0 ? index.noAuth[id] === 1 : command.flags.has('no_auth');
+  const mayHaveKeys = id >= 0 ? index.mayHaveKeys[id] === 1 : commandMayHaveKeys(command);
+  const channelKind = id >= 0 ? (index.channelKinds[id]! as ChannelKind) : channelKindOf(command);
+
+  let keys: KeyRef[] | undefined;
+  let worst = DENIED_COMMAND;
+  let worstIndex = 0;
+  for (const selector of selectors) {
+    let denial = 0;
+    let argIndex = 0;
+    if (!noAuth && !commandAllowed(selector, id, args)) {
+      denial = DENIED_COMMAND;
+    } else {
+      if (!selector.allKeys && mayHaveKeys) {
+        keys ??= extractKeys(command, args);
+        argIndex = firstDeniedKey(selector, keys, args);
+        if (argIndex >= 0) denial = DENIED_KEY;
+      }
+      if (denial === 0 && !selector.allChannels && channelKind !== ChannelKind.None) {
+        argIndex = firstDeniedChannel(selector, channelKind, args);
+        if (argIndex >= 0) denial = DENIED_CHANNEL;
+      }
+      if (denial === 0) return ALLOWED;
+    }
+    if (denial > worst || (denial === worst && denial !== DENIED_COMMAND && argIndex > worstIndex)) {
+      worst = denial;
+      worstIndex = argIndex;
+    }
+  }
+  return denied(worst, worstIndex, command);
+}
+
+function denied(rank: number, argIndex: number, command: CommandInfo): Decision {
+  if (rank === DENIED_COMMAND) return { allowed: false, reason: 'command', command: command.name };
+  const reason: DenialReason = rank === DENIED_KEY ? 'key' : 'channel';
+  return { allowed: false, reason, command: command.name, argIndex };
+}
+
+/**
+ * Returns whether the selector allows the command itself: by its bit, by the `+@all` state for a
+ * command not in the table, or by an allowed first argument.
+ */
+function commandAllowed(selector: CompiledSelector, id: number, args: readonly Buffer[]): boolean {
+  if (id < 0) return selector.futureCommands;
+  if (selector.commands[id] === 1) return true;
+  if (args.length < 2) return false;
+  const firstArgs = selector.firstArgs.get(id);
+  if (firstArgs === undefined) return false;
+  const firstArg = args[1]!;
+  for (const allowed of firstArgs) {
+    if (equalsIgnoringAsciiCase(allowed, firstArg)) return true;
+  }
+  return false;
+}
+
+/** Returns the argument index of the first key that no pattern of the selector allows, or -1. */
+function firstDeniedKey(selector: CompiledSelector, keys: readonly KeyRef[], args: readonly Buffer[]): number {
+  const patterns = selector.keyPatterns;
+  const permissions = selector.keyPermissions;
+  for (const key of keys) {
+    if ((key.flags & KEY_FLAG_NOT_KEY) !== 0) continue;
+    // A key with neither kind of flag needs no particular permission: any pattern may match it.
+    let needed = 0;
+    if ((key.flags & KEY_FLAG_ACCESS) !== 0) needed |= KEY_READ;
+    if ((key.flags & WRITE_KEY_FLAGS) !== 0) needed |= KEY_WRITE;
+    const name = args[key.index]!;
+    let allowed = false;
+    for (let i = 0; i < patterns.length && !allowed; i++) {
+      allowed = (permissions[i]! & needed) === needed && patterns[i]!.matches(name);
+    }
+    if (!allowed) return key.index;
+  }
+  return -1;
+}
+
+/** Returns the argument index of the first channel that the selector does not allow, or -1. */
+function firstDeniedChannel(selector: CompiledSelector, kind: ChannelKind, args: readonly Buffer[]): number {
+  const end = kind === ChannelKind.Publish ? Math.min(2, args.length) : args.length;
+  for (let i = 1; i < end; i++) {
+    if (!channelAllowed(selector, kind === ChannelKind.PatternSubscribe, args[i]!)) return i;
+  }
+  return -1;
+}
+
+/**
+ * Tests one channel argument against the selector's patterns. A channel name matches a pattern as a glob. A PSUBSCRIBE pattern instead must equal an allowed
+ * pattern byte for byte, compared as C strings (strcmp), so its bytes after a NUL do not count.
+ */
+function channelAllowed(selector: CompiledSelector, literal: boolean, channel: Buffer): boolean {
+  for (const pattern of selector.channelPatterns) {
+    if (literal ? equalsCString(pattern.source, channel) : pattern.matches(channel)) return true;
+  }
+  return false;
+}
+
+function equalsCString(pattern: Buffer, channel: Buffer): boolean {
+  const nul = channel.indexOf(0);
+  const length = nul < 0 ? channel.length : nul;
+  return length === pattern.length && pattern.compare(channel, 0, length) === 0;
+}

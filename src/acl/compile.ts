@@ -1,0 +1,176 @@
+/**
+ * Compiles a user's Redis 7.0 ACL rule string (the arguments of `ACL SETUSER` after the name)
+ * into a CompiledUser, once, when the configuration is loaded. Rules apply in order from the
+ * state of a user that ACL SETUSER creates: off, no passwords, no keys, no channels
+ * (acl-pubsub-default is resetchannels in 7.0), no commands. A rule string that Redis would
+ * reject is rejected here with Redis's reason, so a policy means the same in respguard as in
+ * Redis.
+ */
+import { createHash } from 'node:crypto';
+import type { CommandTable } from '../commands/table.js';
+import type { CommandInfo } from '../commands/types.js';
+import { RespguardError } from '../errors.js';
+import { checkSelectors } from './check.js';
+import { RuleError, RuleReason, SelectorBuilder, type CompiledSelector } from './selector.js';
+import { cString, isSpaceByte, mergeSelectorWords, RuleSyntaxError, splitSelectorBody, splitWords } from './split.js';
+import { lowerAscii, tableIndex, type TableIndex } from './table-index.js';
+import type { CompiledUser, Decision } from './types.js';
+
+const OPEN_PAREN = 0x28;
+const CLOSE_PAREN = 0x29;
+const GREATER = 0x3e;
+const LESS = 0x3c;
+const HASH = 0x23;
+const BANG = 0x21;
+
+/**
+ * Compiles a user's rule string against the table. Throws RespguardError('RG_ERR_ACL_RULE')
+ * whose message names the user and gives Redis 7.0's own ACL SETUSER error text, such as
+ * `user "app": Error in ACL SETUSER modifier '+nosuchcommand': Unknown command or category name in ACL`.
+ * In that text the password of a failing `<password` rule is replaced by `***`.
+ */
+export function compileUser(name: string, rules: string, table: CommandTable): CompiledUser {
+  const prefix = `user ${JSON.stringify(name)}: `;
+  if (hasSpaceOrNul(name)) {
+    throw new RespguardError('RG_ERR_ACL_RULE', `${prefix}Usernames can't contain spaces or null characters`);
+  }
+  let ops: Buffer[];
+  try {
+    ops = mergeSelectorWords(splitWords(rules));
+  } catch (error) {
+    if (error instanceof RuleSyntaxError) throw new RespguardError('RG_ERR_ACL_RULE', prefix + error.message);
+    throw error;
+  }
+
+  const state = new UserState(tableIndex(table));
+  for (const op of ops) {
+    try {
+      state.apply(op);
+    } catch (error) {
+      if (!(error instanceof RuleError)) throw error;
+      // Redis quotes the operation with %s, which stops at a NUL byte.
+      const quotedOp = op[0] === LESS ? '<***' : cString(op).toString('utf8');
+      throw new RespguardError('RG_ERR_ACL_RULE', `${prefix}Error in ACL SETUSER modifier '${quotedOp}': ${error.message}`);
+    }
+  }
+  return state.build(name);
+}
+
+/** A user under construction, with Redis's user-level operations around its selectors. */
+class UserState {
+  private readonly index: TableIndex;
+  private enabled = false;
+  private nopass = false;
+  /** Hex SHA-256 digests, in the order Redis keeps them. */
+  private passwords: string[] = [];
+  private root: SelectorBuilder;
+  private selectors: SelectorBuilder[] = [];
+
+  constructor(index: TableIndex) {
+    this.index = index;
+    this.root = new SelectorBuilder(index);
+  }
+
+  /** Applies one operation as Redis's ACLSetUser does; throws RuleError when Redis would reject it. */
+  apply(op: Buffer): void {
+    if (op.length === 0) return;
+    const word = lowerAscii(cString(op).toString('latin1'));
+    if (word === 'on' || word === 'off') {
+      this.enabled = word === 'on';
+    } else if (word === 'skip-sanitize-payload' || word === 'sanitize-payload') {
+      // Redis sanitizes RESTORE payloads itself, so these flags change nothing in the proxy.
+    } else if (word === 'nopass' || word === 'resetpass') {
+      this.nopass = word === 'nopass';
+      this.passwords = [];
+    } else if (op[0] === GREATER || op[0] === HASH) {
+      const digest = op[0] === GREATER ? sha256Hex(op.subarray(1)) : validHash(op.subarray(1));
+      if (!this.passwords.includes(digest)) this.passwords.push(digest);
+      this.nopass = false;
+    } else if (op[0] === LESS || op[0] === BANG) {
+      const digest = op[0] === LESS ? sha256Hex(op.subarray(1)) : validHash(op.subarray(1));
+      const at = this.passwords.indexOf(digest);
+      if (at < 0) throw new RuleError(RuleReason.unknownPassword);
+      this.passwords.splice(at, 1);
+    } else if (op[0] === OPEN_PAREN && op[op.length - 1] === CLOSE_PAREN) {
+      this.selectors.push(this.parseSelector(op));
+    } else if (word === 'clearselectors') {
+      this.selectors = [];
+    } else if (word === 'reset') {
+      this.reset();
+    } else {
+      this.root.apply(op);
+    }
+  }
+
+  /** Returns the compiled user. */
+  build(name: string): CompiledUser {
+    const selectors = [this.root, ...this.selectors].map((selector) => selector.build());
+    return new AclUser(name, this.enabled, this.nopass, this.passwords, selectors, this.index);
+  }
+
+  /** `reset`: resetpass, resetkeys, resetchannels, off, clearselectors, -@all. */
+  private reset(): void {
+    this.nopass = false;
+    this.passwords = [];
+    this.enabled = false;
+    for (const op of ['resetkeys', 'resetchannels', '-@all']) this.root.apply(Buffer.from(op));
+    this.selectors = [];
+  }
+
+  /** Builds a selector from `(op op ...)`; an unsplittable body gives an empty selector, as in Redis. */
+  private parseSelector(op: Buffer): SelectorBuilder {
+    const selector = new SelectorBuilder(this.index);
+    const body = op.subarray(1, op.length - 1);
+    for (const inner of splitSelectorBody(body) ?? []) selector.apply(inner);
+    return selector;
+  }
+}
+
+/** The compiled form of a user. Immutable; `check` is pure. */
+class AclUser implements CompiledUser {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly nopass: boolean;
+  readonly passwordHashes: readonly Buffer[];
+  private readonly selectors: readonly CompiledSelector[];
+  private readonly index: TableIndex;
+
+  constructor(
+    name: string,
+    enabled: boolean,
+    nopass: boolean,
+    hexDigests: readonly string[],
+    selectors: readonly CompiledSelector[],
+    index: TableIndex,
+  ) {
+    this.name = name;
+    this.enabled = enabled;
+    this.nopass = nopass;
+    this.passwordHashes = Object.freeze(hexDigests.map((hex) => Buffer.from(hex, 'hex')));
+    this.selectors = Object.freeze([...selectors]);
+    this.index = index;
+    Object.freeze(this);
+  }
+
+  check(command: CommandInfo, args: readonly Buffer[]): Decision {
+    return checkSelectors(this.selectors, this.index, command, args);
+  }
+}
+
+function sha256Hex(password: Buffer): string {
+  return createHash('sha256').update(password).digest('hex');
+}
+
+/** Accepts a `#`/`!` digest: exactly 64 lower-case hex characters. */
+function validHash(hex: Buffer): string {
+  const text = hex.toString('latin1');
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new RuleError(RuleReason.badHash);
+  return text;
+}
+
+function hasSpaceOrNul(text: string): boolean {
+  for (const byte of Buffer.from(text, 'utf8')) {
+    if (byte === 0 || isSpaceByte(byte)) return true;
+  }
+  return false;
+}
