@@ -3,7 +3,7 @@
  * checked to be non-empty strings here, because the policy compiler parses them against the
  * command table.
  */
-import { DEFAULT_BLOCKED_COMMANDS } from './default-blocklist.js';
+import { DEFAULT_BLOCKED_COMMANDS } from '../acl/blocklist.js';
 import { FieldReader, isAbsent, type Section } from './fields.js';
 import { fieldPath, indexPath } from './problems.js';
 import type { UserConfig } from './types.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BLOCKED_COMMANDS } from '../../../src/config/default-blocklist.js';
+import { DEFAULT_BLOCKED_COMMANDS } from '../../../src/acl/blocklist.js';
 import { loadConfig, parseConfig } from '../../../src/config/load.js';
 import { RespguardError } from '../../../src/errors.js';
 import { configErrors, makeTlsDir, MINIMAL } from './helpers.js';
