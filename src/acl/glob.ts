@@ -36,6 +36,10 @@ export class GlobPattern {
   private readonly tokens: Int32Array;
   /** One 256-entry membership table per `[...]` class, already inverted for `[^...]`. */
   private readonly classes: readonly Uint8Array[];
+  /** The literal bytes when the pattern is only literal bytes, optionally followed by `*`. */
+  private readonly literal: Buffer | undefined;
+  /** Whether `literal` is a prefix (the pattern ends with `*`) rather than the whole subject. */
+  private readonly prefixOnly: boolean = false;
 
   constructor(source: Buffer) {
     this.source = source;
@@ -63,6 +67,17 @@ export class GlobPattern {
     }
     this.tokens = Int32Array.from(tokens);
     this.classes = classes;
+
+    // Most ACL patterns are a literal or a literal prefix and `*` (`cache:*`): match those by a
+    // byte comparison.
+    let literalCount = 0;
+    while (literalCount < tokens.length && tokens[literalCount]! >= 0 && tokens[literalCount]! < CLASS_BASE) literalCount++;
+    let starCount = 0;
+    while (literalCount + starCount < tokens.length && tokens[literalCount + starCount] === STAR) starCount++;
+    if (literalCount + starCount === tokens.length) {
+      this.literal = Buffer.from(tokens.slice(0, literalCount));
+      this.prefixOnly = starCount > 0;
+    }
   }
 
   /** Tests `subject` (or its bytes from `start` to `end`) against the pattern. */
@@ -71,6 +86,15 @@ export class GlobPattern {
     const count = tokens.length;
     // stringmatchlen's main loop never runs on an empty subject, so only an empty pattern matches it.
     if (start >= end) return count === 0;
+    const literal = this.literal;
+    if (literal !== undefined) {
+      const length = literal.length;
+      if (this.prefixOnly ? end - start < length : end - start !== length) return false;
+      for (let i = 0; i < length; i++) {
+        if (subject[start + i] !== literal[i]) return false;
+      }
+      return true;
+    }
 
     let t = 0;
     let s = start;

@@ -14,6 +14,8 @@ describe('glob matching', () => {
     ['', 'a', false],
     ['abc', 'abc', true],
     ['abc', 'abd', false],
+    ['abc', 'abcd', false],
+    ['ab*', 'a', false],
     ['abc', 'ABC', false],
     ['a?c', 'abc', true],
     ['a?c', 'ac', false],
