@@ -11,7 +11,7 @@ import type { CompiledUser } from '../../../src/acl/types.js';
 import { CommandTable } from '../../../src/commands/table.js';
 import { RawClient } from '../../helpers/resp-client.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
-import { dryrunText, FIXED_REQUESTS, generatedRequests, RULE_STRINGS } from './rule-cases.js';
+import { dryrunText, FIXED_REQUESTS, generatedRequests, randomRuleStrings, RULE_STRINGS } from './rule-cases.js';
 import { RedisSession, type Reply } from './redis-session.js';
 
 const table = CommandTable.default();
@@ -101,6 +101,48 @@ describe('ACL decisions against redis-server ACL DRYRUN', () => {
 
   it('compares many NOPERM lines', () => {
     expect(nopermComparisons).toBeGreaterThan(100);
+  });
+});
+
+describe('random rule strings against redis-server', () => {
+  let redis: RedisServer;
+  let session: RedisSession;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    session = await RedisSession.connect(redis.port);
+  });
+
+  afterAll(async () => {
+    session?.close();
+    await redis?.stop();
+  });
+
+  it('compile and decide as the server does', async () => {
+    const requests = FIXED_REQUESTS.filter((request) => resolved(request));
+    let compared = 0;
+    for (const rules of randomRuleStrings(300, 11)) {
+      const reply = await session.call(['ACL', 'SETUSER', 'random', 'reset', ...rules.split(' ')]);
+      let user: CompiledUser | undefined;
+      let compileError = 'OK';
+      try {
+        user = compileUser('random', rules, table);
+      } catch (error) {
+        compileError = `ERR ${(error as Error).message.replace('user "random": ', '')}`;
+      }
+      const serverResult = typeof reply === 'string' ? reply : `${(reply as { error: string }).error}`;
+      expect({ rules, result: compileError }).toEqual({ rules, result: serverResult });
+      if (!user) continue;
+
+      const replies = await session.pipeline(requests.map((request) => ['ACL', 'DRYRUN', 'random', ...request]));
+      requests.forEach((request, j) => {
+        const { command, args } = resolved(request)!;
+        const actual = dryrunText(user.check(command, args), request);
+        expect({ rules, request, decision: actual }).toEqual({ rules, request, decision: replies[j] });
+        compared++;
+      });
+    }
+    expect(compared).toBeGreaterThan(10_000);
   });
 });
 
