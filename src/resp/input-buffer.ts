@@ -1,0 +1,162 @@
+/**
+ * Byte storage shared by the request decoder and the reply framer: socket chunks go in, and the
+ * parser reads them through one contiguous Buffer with a cursor.
+ *
+ * Invariants:
+ * - Bytes that were handed out as views (`bytes.subarray(...)` below `end`) are never written
+ *   again. Appends go past `end`, and compaction copies the live bytes into a new Buffer, so
+ *   views that a caller still keeps stay valid.
+ * - A value whose length is known (a bulk) is joined once, when its last chunk arrives, and
+ *   other input grows the storage by doubling. So a 100 MB value that arrives in 64 KiB chunks
+ *   costs O(n) copying, not O(n^2).
+ * - A search for a line end scans each byte once, however the line is split into chunks.
+ *
+ * Also holds the integer parser that both sides use for counts and lengths.
+ */
+
+const EMPTY = Buffer.alloc(0);
+
+/** Input bytes with a parse cursor. Offsets are indexes into `bytes`. */
+export class InputBuffer {
+  /** Storage. Bytes from `end` to `bytes.length` are spare capacity and hold garbage. */
+  bytes: Buffer = EMPTY;
+  /** First byte of the item (command or reply) being parsed. Bytes before it are consumed. */
+  start = 0;
+  /** Parse cursor, between `start` and `end`. */
+  pos = 0;
+  /** End of the input in `bytes`. */
+  end = 0;
+  /** The line end searched for is not in [pos, scanFrom). */
+  private scanFrom = 0;
+  /** Chunks that arrived after `end` while a value still lacked bytes, joined once it is whole. */
+  private parked: Buffer[] = [];
+  private parkedBytes = 0;
+
+  /** Bytes received and not yet consumed. */
+  get buffered(): number {
+    return this.end - this.start + this.parkedBytes;
+  }
+
+  /** Bytes after the cursor that the parser can read now. */
+  get available(): number {
+    return this.end - this.pos;
+  }
+
+  /**
+   * Appends a chunk. When nothing is buffered the chunk itself becomes the storage, with no
+   * copy, so the caller must not modify a chunk after passing it in.
+   *
+   * `required` is how many bytes from `start` the item being parsed needs before it can progress,
+   * or 0 when that is unknown. Chunks that still leave it short are only kept in a list and are
+   * copied once, when the last one arrives.
+   */
+  append(chunk: Buffer, required: number): void {
+    if (chunk.length === 0) return;
+    if (this.start === this.end && this.parkedBytes === 0) {
+      this.bytes = chunk;
+      this.start = 0;
+      this.pos = 0;
+      this.end = chunk.length;
+      this.scanFrom = 0;
+      return;
+    }
+    const fits = this.parkedBytes === 0 && this.end + chunk.length <= this.bytes.length;
+    if (fits) {
+      chunk.copy(this.bytes, this.end);
+      this.end += chunk.length;
+    } else if (required > 0 && this.buffered + chunk.length < required) {
+      this.parked.push(chunk);
+      this.parkedBytes += chunk.length;
+    } else {
+      this.join(chunk, required > 0 ? 1 : 2);
+    }
+  }
+
+  /**
+   * Copies the live bytes, the parked chunks and `chunk` into a new Buffer. `growth` over-allocates
+   * for input of unknown size, so that a long line costs O(n) copies in total.
+   */
+  private join(chunk: Buffer, growth: number): void {
+    const live = this.end - this.start;
+    const total = live + this.parkedBytes + chunk.length;
+    const next = Buffer.allocUnsafe(total * growth);
+    let at = this.bytes.copy(next, 0, this.start, this.end);
+    for (const parked of this.parked) at += parked.copy(next, at);
+    chunk.copy(next, at);
+
+    const shift = this.start;
+    this.bytes = next;
+    this.start = 0;
+    this.pos -= shift;
+    this.scanFrom = Math.max(0, this.scanFrom - shift);
+    this.end = total;
+    this.parked = [];
+    this.parkedBytes = 0;
+  }
+
+  /** Returns the offset of the first `byte` at or after the cursor, or -1 if none arrived yet. */
+  indexOf(byte: number): number {
+    const from = Math.max(this.scanFrom, this.pos);
+    if (from >= this.end) return -1;
+    const found = this.bytes.subarray(from, this.end).indexOf(byte);
+    if (found < 0) {
+      this.scanFrom = this.end;
+      return -1;
+    }
+    this.scanFrom = from + found;
+    return from + found;
+  }
+
+  /** Marks everything before the cursor as consumed and lets go of the storage once it is all consumed. */
+  consume(): void {
+    this.start = this.pos;
+    if (this.start === this.end && this.parkedBytes === 0) {
+      this.bytes = EMPTY;
+      this.start = 0;
+      this.pos = 0;
+      this.end = 0;
+      this.scanFrom = 0;
+    }
+  }
+}
+
+const MAX_INT64 = 0x7fffffffffffffffn;
+const MIN_INT64_MAGNITUDE = 0x8000000000000000n;
+
+/**
+ * Parses bytes [from, to) as a decimal integer with the rules of Redis's string2ll(), and returns
+ * null for anything else. The rules: an optional `-` but no `+`, and no leading zero except in
+ * "0" itself, so "-0" is invalid. Only digits follow, at most 20 bytes in all, and the value
+ * must fit in a signed 64-bit integer.
+ *
+ * Values beyond 2^53 come back rounded, which keeps comparisons against any limit below 2^53
+ * exact.
+ */
+export function parseInteger(bytes: Buffer, from: number, to: number): number | null {
+  const length = to - from;
+  if (length === 0 || length >= 21) return null;
+
+  let at = from;
+  const negative = bytes[at] === 0x2d;
+  if (negative) {
+    at++;
+    if (at === to) return null;
+  }
+  const first = bytes[at]!;
+  if (first === 0x30) return length === 1 ? 0 : null;
+  if (first < 0x31 || first > 0x39) return null;
+
+  const digitsFrom = at;
+  let value = 0;
+  for (; at < to; at++) {
+    const digit = bytes[at]! - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  if (value > Number.MAX_SAFE_INTEGER) {
+    // Only a number this large can leave the 64-bit range, and only BigInt decides that exactly.
+    const magnitude = BigInt(bytes.toString('latin1', digitsFrom, to));
+    if (magnitude > (negative ? MIN_INT64_MAGNITUDE : MAX_INT64)) return null;
+  }
+  return negative ? -value : value;
+}
