@@ -41,7 +41,7 @@ export interface ServerFacts {
 export const CONNECTION_LOST_REPLY = encodeError('ERR upstream connection lost before the reply; the command may or may not have run');
 
 /**
- * Events: 'ready' (ServerFacts) once init succeeded; 'close' (reason: string) exactly once;
+ * Events: 'ready' (ServerFacts, or null for a RESP3 connection) once init succeeded; 'close' (reason: string) exactly once;
  * 'drain' when the socket's write buffer emptied after `send` returned false.
  */
 export class UpstreamConnection extends EventEmitter {
@@ -171,7 +171,8 @@ export class UpstreamConnection extends EventEmitter {
       this.destroy(`the upstream rejected respguard's credentials or HELLO: ${message}`);
       return;
     }
-    let facts: ServerFacts = { version: 'unknown', mode: 'standalone', role: 'master' };
+    // Only the RESP2 reply is read: redis-parser decodes it, and both replies carry the same facts.
+    let facts: ServerFacts | null = null;
     if (this.options.protocol === 2) {
       try {
         const fields = flatPairsToMap(decodeResp2(bytes));

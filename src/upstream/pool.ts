@@ -52,9 +52,31 @@ export class UpstreamPool extends EventEmitter {
     this.groups = { 2: group(), 3: group() };
   }
 
+  private stallTimer: NodeJS.Timeout | null = null;
+
   start(): void {
     for (const protocol of [2, 3] as const) {
       this.groups[protocol].forEach((member, index) => this.open(member, protocol, index));
+    }
+    if (this.config.commandTimeoutMs > 0) {
+      // One coarse timer for the whole pool: a stall is found within about a quarter of the limit.
+      const interval = Math.max(50, Math.min(1000, this.config.commandTimeoutMs / 4));
+      this.stallTimer = setInterval(() => this.closeStalled(), interval);
+      this.stallTimer.unref();
+    }
+  }
+
+  /** Closes connections whose oldest request waited longer than commandTimeoutMs; their clients get an error reply. */
+  private closeStalled(): void {
+    const limit = BigInt(this.config.commandTimeoutMs) * 1_000_000n;
+    const now = process.hrtime.bigint();
+    for (const protocol of [2, 3] as const) {
+      for (const member of this.groups[protocol]) {
+        const since = member.connection?.oldestPendingSince() ?? 0n;
+        if (since !== 0n && now - since > limit) {
+          member.connection!.destroy(`no reply within commandTimeoutMs (${this.config.commandTimeoutMs} ms)`);
+        }
+      }
     }
   }
 
@@ -76,14 +98,14 @@ export class UpstreamPool extends EventEmitter {
       this.logger,
     );
     member.connection = connection;
-    connection.once('ready', (facts: ServerFacts) => {
+    connection.once('ready', (facts: ServerFacts | null) => {
       if (member.failures > 0) {
         this.logger.info({ upstream: this.address, protocol, index }, 'upstream connection restored');
       } else {
         this.logger.debug({ upstream: this.address, protocol, index }, 'upstream connection ready');
       }
       member.failures = 0;
-      this.facts = facts;
+      if (facts) this.facts = facts;
       this.emit('ready', facts);
       const othersReady = this.groups[2].some((m) => m !== member && m.connection?.state === 'ready');
       if (protocol === 2 && !othersReady) this.emit('first-ready', connection);
@@ -152,6 +174,7 @@ export class UpstreamPool extends EventEmitter {
   /** Closes every connection; pending requests get an error reply. */
   close(): void {
     this.closed = true;
+    if (this.stallTimer) clearInterval(this.stallTimer);
     for (const protocol of [2, 3] as const) {
       for (const member of this.groups[protocol]) {
         if (member.timer) clearTimeout(member.timer);

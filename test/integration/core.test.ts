@@ -43,7 +43,8 @@ async function login(user: string, password: string): Promise<RawClient> {
 /** Calls of one command recorded by the upstream's INFO commandstats, 0 when never called. */
 async function upstreamCalls(command: string): Promise<number> {
   const info = await direct.call(['INFO', 'commandstats']);
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+  const escaped = command.replace(/[|]/g, '\\|');
+  const match = new RegExp(`cmdstat_${escaped}:calls=(\\d+)`).exec(info);
   return match ? Number(match[1]) : 0;
 }
 
