@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+import { makeConfigDir, makeIo } from './helpers.js';
+
+const VALID = `
+listeners:
+  - { host: 127.0.0.1, port: 6380 }
+  - { host: "::1", port: 6380 }
+users:
+  reader: { acl: "on >r ~cache:* +get" }
+  writer: { acl: "on >w ~* +@write" }
+  admin: { acl: "on >a ~* &* +@all" }
+`;
+
+describe('check-config', () => {
+  const configs = makeConfigDir();
+  afterAll(() => configs.remove());
+
+  it('reports a valid config', async () => {
+    const file = configs.write('valid.yaml', VALID);
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(0);
+    expect(io.stdoutText()).toBe(`${file}: OK (2 listeners, 3 users)\n`);
+    expect(io.stderrText()).toBe('');
+  });
+
+  it('uses singular counts', async () => {
+    const file = configs.write('single.yaml', 'listeners:\n  - { host: 127.0.0.1, port: 6380 }\nusers:\n  app: { acl: "on >x +ping" }\n');
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(0);
+    expect(io.stdoutText()).toBe(`${file}: OK (1 listener, 1 user)\n`);
+  });
+
+  it('accepts the example config', async () => {
+    const io = makeIo();
+    expect(await main(['check-config', 'config/respguard.example.yaml'], io)).toBe(0);
+    expect(io.stdoutText()).toBe('config/respguard.example.yaml: OK (1 listener, 3 users)\n');
+  });
+
+  it('reports field errors with the file', async () => {
+    const file = configs.write('bad-port.yaml', VALID.replace('port: 6380 }\n  - { host: "::1"', 'port: 0 }\n  - { host: "::1"'));
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(1);
+    expect(io.stdoutText()).toBe('');
+    expect(io.stderrText()).toBe(`${file}: listeners[0].port: invalid value "0": expected an integer from 1 to 65535\n`);
+  });
+
+  it('reports an invalid ACL rule with the file as given', async () => {
+    configs.write('bad-acl.yaml', VALID.replace('+@write', '+@nosuchcategory'));
+    const relative = path.relative(process.cwd(), path.join(configs.dir, 'bad-acl.yaml'));
+    const io = makeIo();
+    expect(await main(['check-config', relative], io)).toBe(1);
+    expect(io.stderrText()).toBe(
+      `${relative}: users.writer.acl: user "writer": Error in ACL SETUSER modifier '+@nosuchcategory': Unknown command or category name in ACL\n`,
+    );
+  });
+
+  it('reports an unknown blocked command', async () => {
+    const file = configs.write('bad-block.yaml', `${VALID}blockCommands: [NOSUCHCOMMAND]\n`);
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(1);
+    expect(io.stderrText().startsWith(`${file}: blockCommands: `)).toBe(true);
+    expect(io.stderrText()).toContain('NOSUCHCOMMAND');
+  });
+
+  it('reports a missing file', async () => {
+    const file = path.join(configs.dir, 'absent.yaml');
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(1);
+    expect(io.stderrText()).toBe(`${file}: cannot read the config file: file not found\n`);
+  });
+
+  it('expands variables from the environment', async () => {
+    const file = configs.write('env.yaml', VALID.replace('port: 6380 }\n  - { host: "::1"', 'port: "${PORT}" }\n  - { host: "::1"'));
+    const io = makeIo({ PORT: '7000' });
+    expect(await main(['check-config', file], io)).toBe(0);
+    expect(io.stdoutText()).toBe(`${file}: OK (2 listeners, 3 users)\n`);
+  });
+
+  it('rejects a missing FILE', async () => {
+    const io = makeIo();
+    expect(await main(['check-config'], io)).toBe(2);
+    expect(io.stderrText()).toBe(
+      'respguard check-config: expected exactly one FILE argument\nRun "respguard check-config --help" for usage.\n',
+    );
+  });
+
+  it('prints help', async () => {
+    const io = makeIo();
+    expect(await main(['check-config', '--help'], io)).toBe(0);
+    expect(io.stdoutText().startsWith('Usage: respguard check-config FILE\n')).toBe(true);
+  });
+});

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { HELP } from '../../../src/cli/help.js';
+import { main } from '../../../src/cli/main.js';
+import { makeIo } from './helpers.js';
+
+describe('main', () => {
+  it('prints help', async () => {
+    const io = makeIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.stdoutText()).toBe(HELP.respguard);
+  });
+
+  it('prints usage without arguments', async () => {
+    const io = makeIo();
+    expect(await main([], io)).toBe(2);
+    expect(io.stderrText()).toBe(HELP.respguard);
+  });
+
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const io = makeIo();
+    expect(await main(['--version'], io)).toBe(0);
+    expect(io.stdoutText()).toBe(`respguard ${version}\n`);
+  });
+
+  it('rejects an unknown command', async () => {
+    const io = makeIo();
+    expect(await main(['frobnicate'], io)).toBe(2);
+    expect(io.stderrText()).toBe('respguard: unknown command "frobnicate"\nRun "respguard --help" for the list of commands.\n');
+  });
+
+  it('reports audit as unavailable', async () => {
+    const io = makeIo();
+    expect(await main(['audit', '--url', 'redis://127.0.0.1:6379'], io)).toBe(2);
+    expect(io.stderrText()).toBe('respguard audit: not available yet in this version\n');
+  });
+
+  it.each(['run', 'check-config', 'hash-password', 'dryrun', 'audit'])('prints help of %s', async (command) => {
+    const io = makeIo();
+    expect(await main([command, '--help'], io)).toBe(0);
+    expect(io.stdoutText()).toBe(HELP[command]);
+  });
+
+  it('requires --config for run', async () => {
+    const io = makeIo();
+    expect(await main(['run'], io)).toBe(2);
+    expect(io.stderrText()).toBe('respguard run: missing --config FILE\nRun "respguard run --help" for usage.\n');
+  });
+
+  it('rejects an unknown option', async () => {
+    const io = makeIo();
+    expect(await main(['--config', 'x.yaml', '--verbose'], io)).toBe(2);
+    expect(io.stderrText()).toBe(
+      'respguard run: Unknown option \'--verbose\'\nRun "respguard run --help" for usage.\n',
+    );
+  });
+});
