@@ -56,7 +56,7 @@ function checkNopassUser(problems: ConfigProblems, listeners: readonly ListenerC
   );
 }
 
-/** A user mapped to client certificates needs a listener that requests client certificates. */
+/** Reports a user mapped to client certificates when no listener requests client certificates. */
 function checkCertificateUser(problems: ConfigProblems, listeners: readonly ListenerConfig[], name: string, user: UserConfig): void {
   if (user.certificates === undefined) return;
   if (listeners.some((listener) => listener.tls !== undefined && listener.tls.clientAuth !== 'none')) return;
