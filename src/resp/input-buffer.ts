@@ -3,28 +3,29 @@
  * parser reads them through one contiguous Buffer with a cursor.
  *
  * Invariants:
- * - Bytes that were handed out as views (`bytes.subarray(...)` below `end`) are never written
- *   again. Appends go past `end`, and compaction copies the live bytes into a new Buffer, so
+ * - Bytes that were handed out as views (`bytes.subarray(...)`) are never written again. Appends go past `end`, and compaction copies the live bytes into a new Buffer, so
  *   views that a caller still keeps stay valid.
  * - A value whose length is known (a bulk) is joined once, when its last chunk arrives, and
  *   other input grows the storage by doubling. So a 100 MB value that arrives in 64 KiB chunks
  *   costs O(n) copying, not O(n^2).
  * - A search for a line end scans each byte once, however the line is split into chunks.
  *
- * Also holds the integer parser that both sides use for counts and lengths.
+ * The integer parser that both sides use for counts and lengths is here too.
  */
 
 const EMPTY = Buffer.alloc(0);
 
 /** Input bytes with a parse cursor. Offsets are indexes into `bytes`. */
 export class InputBuffer {
-  /** Storage. Bytes from `end` to `bytes.length` are spare capacity and hold garbage. */
+  /** The input received so far: a view of `storage` from 0 to `end`. */
   bytes: Buffer = EMPTY;
+  /** Storage. Bytes from `end` to its length are spare capacity and contain garbage. */
+  private storage: Buffer = EMPTY;
   /** First byte of the item (command or reply) being parsed. Bytes before it are consumed. */
   start = 0;
   /** Parse cursor, between `start` and `end`. */
   pos = 0;
-  /** End of the input in `bytes`. */
+  /** End of the input received, which is `bytes.length`. */
   end = 0;
   /** The line end searched for is not in [pos, scanFrom). */
   private scanFrom = 0;
@@ -54,16 +55,18 @@ export class InputBuffer {
     if (chunk.length === 0) return;
     if (this.start === this.end && this.parkedBytes === 0) {
       this.bytes = chunk;
+      this.storage = chunk;
       this.start = 0;
       this.pos = 0;
       this.end = chunk.length;
       this.scanFrom = 0;
       return;
     }
-    const fits = this.parkedBytes === 0 && this.end + chunk.length <= this.bytes.length;
+    const fits = this.parkedBytes === 0 && this.end + chunk.length <= this.storage.length;
     if (fits) {
-      chunk.copy(this.bytes, this.end);
+      chunk.copy(this.storage, this.end);
       this.end += chunk.length;
+      this.bytes = this.storage.subarray(0, this.end);
     } else if (required > 0 && this.buffered + chunk.length < required) {
       this.parked.push(chunk);
       this.parkedBytes += chunk.length;
@@ -85,7 +88,8 @@ export class InputBuffer {
     chunk.copy(next, at);
 
     const shift = this.start;
-    this.bytes = next;
+    this.storage = next;
+    this.bytes = next.length === total ? next : next.subarray(0, total);
     this.start = 0;
     this.pos -= shift;
     this.scanFrom = Math.max(0, this.scanFrom - shift);
@@ -98,13 +102,13 @@ export class InputBuffer {
   indexOf(byte: number): number {
     const from = Math.max(this.scanFrom, this.pos);
     if (from >= this.end) return -1;
-    const found = this.bytes.subarray(from, this.end).indexOf(byte);
+    const found = this.bytes.indexOf(byte, from);
     if (found < 0) {
       this.scanFrom = this.end;
       return -1;
     }
-    this.scanFrom = from + found;
-    return from + found;
+    this.scanFrom = found;
+    return found;
   }
 
   /** Marks everything before the cursor as consumed and lets go of the storage once it is all consumed. */
@@ -112,6 +116,7 @@ export class InputBuffer {
     this.start = this.pos;
     if (this.start === this.end && this.parkedBytes === 0) {
       this.bytes = EMPTY;
+      this.storage = EMPTY;
       this.start = 0;
       this.pos = 0;
       this.end = 0;

@@ -53,7 +53,7 @@ import type { DecoderLimits } from './protocol-error.js';
 
 /** One decoded command. */
 export interface DecodedCommand {
-  /** Arguments; args[0] is the command name. Views into the input where possible. */
+  /** Arguments, where args[0] is the command name. Views into the input where possible. */
   args: Buffer[];
   /**
    * For a multibulk request, the exact bytes that were validated (from `*` to the last CRLF),
@@ -67,6 +67,9 @@ const LF = 0x0a;
 const STAR = 0x2a;
 const DOLLAR = 0x24;
 const INT_MAX = 2147483647;
+/** Command names that Redis takes for HTTP sent to its port (lowercase). */
+const POST = Buffer.from('post');
+const HOST = Buffer.from('host:');
 
 /** Returned by a decoding step that consumed an empty request. */
 const SKIPPED = Symbol('skipped');
@@ -75,7 +78,7 @@ const SKIPPED = Symbol('skipped');
 export class RequestDecoder {
   /**
    * Whether the client has authenticated, set by the session. While false, the pre-auth limits
-   * hold: at most 10 arguments per command, 16384 bytes per argument and 1 MiB of buffered input.
+   * apply: at most 10 arguments per command, 16384 bytes per argument and 1 MiB of buffered input.
    */
   authenticated = false;
 
@@ -258,12 +261,21 @@ export class RequestDecoder {
     }
   }
 
-  /** Closes on POST and Host:, which Redis treats as an HTTP request sent to its port. */
+  /** Rejects POST and Host:, so that the session closes the connection without a reply, as Redis does. */
   private rejectCrossProtocol(name: Buffer): void {
-    const isPost = name.length === 4 && name.toString('latin1').toLowerCase() === 'post';
-    const isHost = name.length === 5 && name.toString('latin1').toLowerCase() === 'host:';
-    if (isPost || isHost) {
+    if (equalsIgnoreCase(name, POST) || equalsIgnoreCase(name, HOST)) {
       this.fail(new ProtocolError('cross_protocol', null, `command name '${name.toString('latin1')}' looks like an HTTP request`));
     }
   }
+}
+
+/** Compares `name` with a lowercase ASCII name, ignoring the case of letters in `name`. */
+function equalsIgnoreCase(name: Buffer, lowercase: Buffer): boolean {
+  if (name.length !== lowercase.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const byte = name[i]!;
+    const folded = byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte;
+    if (folded !== lowercase[i]) return false;
+  }
+  return true;
 }
