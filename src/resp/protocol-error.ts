@@ -79,8 +79,10 @@ export class ProtocolError extends Error {
 
   /**
    * The error for a bulk that does not start with `$`. Like Redis, it quotes the byte found and
-   * shows CR and LF as a space. The byte becomes one character (latin1), so a byte above 0x7f
-   * shows as that code point.
+   * shows CR and LF as a space. The byte becomes the character with that code (latin1).
+   *
+   * NOTE: encodeError() writes UTF-8, so a byte above 0x7f reaches the client as two bytes
+   * where Redis sends the one byte it found.
    */
   static expectedDollar(byte: number): ProtocolError {
     const found = byte === 0x0d || byte === 0x0a ? ' ' : String.fromCharCode(byte);

@@ -8,8 +8,9 @@
  * - A request that starts with `*` is multibulk. Anything else is an inline line.
  * - Counts and lengths follow string2ll(): no `+`, no leading zero, 64-bit range.
  * - A count of zero or less is an empty request and is skipped, as is an empty inline line.
- * - Before authentication at most 10 arguments of at most 16384 bytes each, and at most 1 MiB
- *   of buffered input, are accepted.
+ * - Before authentication at most 10 arguments of at most 16384 bytes each are accepted.
+ * - More buffered input than `maxQueryBuffer` closes the connection without a reply, as Redis
+ *   does past client-query-buffer-limit.
  * - POST and Host: as command names (HTTP sent to the port) close the connection without a reply.
  *
  * Where respguard is stricter than Redis 7.0, on purpose:
@@ -21,6 +22,7 @@
  * - The 10-argument and 16384-byte caps before authentication, and the configured argument and
  *   length limits, apply to inline commands too. Redis 7.0 applies them to multibulk only.
  * - `maxMultibulkLength` is a limit of respguard's own. Redis 7.0 accepts counts up to INT_MAX.
+ * - Before authentication the query buffer limit is 1 MiB. Redis 7.0 has no separate limit then.
  *
  * Arguments and `raw` are views into the input (quoted inline arguments excepted), which the
  * decoder never writes again. After a protocol error the decoder stays failed.
@@ -33,6 +35,7 @@ import {
   PRE_AUTH_MAX_QUERY_BUFFER,
   PROTO_INLINE_MAX_SIZE,
   ProtocolError,
+  type DecoderLimits,
   invalidBulkLength,
   invalidMultibulkLength,
   unauthenticatedBulkLength,
@@ -49,7 +52,6 @@ export {
   type DecoderLimits,
   type ProtocolErrorKind,
 } from './protocol-error.js';
-import type { DecoderLimits } from './protocol-error.js';
 
 /** One decoded command. */
 export interface DecodedCommand {

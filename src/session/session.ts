@@ -116,7 +116,7 @@ export class Session implements SlotOwner {
       this.logger.debug({ user: userName, via }, 'authenticated');
       return true;
     }
-    const reason = !user ? 'unknown user' : !user.enabled ? 'user disabled' : 'wrong password';
+    const reason = !user ? 'unknown user' : !user.enabled ? 'user disabled' : 'password mismatch';
     this.logger.warn({ event: 'auth_failed', user: user ? userName : undefined, via, reason }, 'authentication failed');
     return false;
   }

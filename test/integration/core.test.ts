@@ -243,7 +243,7 @@ describe('logs', () => {
     for (const secret of ['w-pass', 'r-pass', 'admin-pass', 'upstream-secret', 'nope', 'off-pass']) {
       expect(text.includes(secret), secret).toBe(false);
     }
-    expect(proxy.logs.lines.some((line) => line.event === 'auth_failed' && line.reason === 'wrong password')).toBe(true);
+    expect(proxy.logs.lines.some((line) => line.event === 'auth_failed' && line.reason === 'password mismatch')).toBe(true);
     expect(proxy.logs.lines.some((line) => line.event === 'denied' && line.user === 'reader' && line.command === 'set')).toBe(true);
   });
 });
