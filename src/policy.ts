@@ -36,7 +36,7 @@ export function buildPolicy(config: Config, table: CommandTable): Policy {
   try {
     blocklist = new Blocklist(config.blockCommands, table);
   } catch (error) {
-    problems.push(`${config.file}: blockCommands: ${(error as Error).message}`);
+    problems.push(`${config.file}: ${(error as Error).message}`);
   }
   if (problems.length > 0 || !blocklist) throw new RespguardError('RG_ERR_CONFIG', problems.join('\n'));
 

@@ -27,7 +27,7 @@ import { ReplySlot, type SlotOwner } from './reply-slot.js';
 import { needsOwnConnection } from './stateful.js';
 import * as texts from './texts.js';
 
-/** What sessions share; the server swaps `table` and `policy` as whole objects. */
+/** State shared by every session; the server swaps `table` and `policy` as whole objects. */
 export interface ProxyContext {
   table: CommandTable;
   policy: Policy;
@@ -116,7 +116,9 @@ export class Session implements SlotOwner {
       this.logger.debug({ user: userName, via }, 'authenticated');
       return true;
     }
-    const reason = !user ? 'unknown user' : !user.enabled ? 'user disabled' : 'password mismatch';
+    let reason = 'password mismatch';
+    if (!user) reason = 'unknown user';
+    else if (!user.enabled) reason = 'user disabled';
     this.logger.warn({ event: 'auth_failed', user: user ? userName : undefined, via, reason }, 'authentication failed');
     return false;
   }
@@ -334,7 +336,7 @@ export class Session implements SlotOwner {
     this.onClose(this);
   }
 
-  /** One line in the format of Redis's CLIENT INFO, with this session's own values. */
+  /** Formats this session as one line of Redis's CLIENT INFO output. */
   describe(): string {
     const age = Math.floor((Date.now() - this.createdAt) / 1000);
     const name = this.clientName?.toString('latin1') ?? '';
