@@ -99,15 +99,14 @@ export class UpstreamPool extends EventEmitter {
     );
     member.connection = connection;
     connection.once('ready', (facts: ServerFacts | null) => {
-      if (member.failures > 0) {
-        this.logger.info({ upstream: this.address, protocol, index }, 'upstream connection restored');
-      } else {
-        this.logger.debug({ upstream: this.address, protocol, index }, 'upstream connection ready');
-      }
+      const othersReady = this.groups[protocol].some((m) => m !== member && m.connection?.state === 'ready');
+      const fields = { upstream: this.address, protocol, index, version: facts?.version };
+      if (member.failures > 0) this.logger.info(fields, 'upstream connection restored');
+      else if (!othersReady) this.logger.info(fields, 'upstream connected');
+      else this.logger.debug(fields, 'upstream connection ready');
       member.failures = 0;
       if (facts) this.facts = facts;
       this.emit('ready', facts);
-      const othersReady = this.groups[2].some((m) => m !== member && m.connection?.state === 'ready');
       if (protocol === 2 && !othersReady) this.emit('first-ready', connection);
     });
     connection.once('close', (reason: string) => {

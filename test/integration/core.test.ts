@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandTable } from '../../src/commands/table.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { RawClient } from '../helpers/resp-client.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
@@ -237,6 +238,18 @@ describe('protocol errors', () => {
   });
 });
 
+describe('command table', () => {
+  it('is refreshed from the upstream COMMAND reply', async () => {
+    const deadline = Date.now() + 5000;
+    while (proxy.server.context.table === CommandTable.default() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(proxy.server.context.table).not.toBe(CommandTable.default());
+    expect(proxy.server.context.table.size).toBe(CommandTable.default().size);
+    expect(proxy.logs.lines.some((line) => line.msg === 'command table refreshed from the upstream')).toBe(true);
+  });
+});
+
 describe('logs', () => {
   it('never contain passwords', () => {
     const text = proxy.logs.text();
@@ -245,5 +258,8 @@ describe('logs', () => {
     }
     expect(proxy.logs.lines.some((line) => line.event === 'auth_failed' && line.reason === 'password mismatch')).toBe(true);
     expect(proxy.logs.lines.some((line) => line.event === 'denied' && line.user === 'reader' && line.command === 'set')).toBe(true);
+    expect(proxy.logs.lines.some((line) => line.event === 'start' && line.users === 4)).toBe(true);
+    expect(proxy.logs.lines.some((line) => line.msg === 'upstream connected' && line.protocol === 2)).toBe(true);
+    expect(proxy.logs.lines.some((line) => line.msg === 'upstream connected' && line.protocol === 3)).toBe(true);
   });
 });
