@@ -7,7 +7,7 @@ import { COMMAND_RECORDS } from '../../../src/commands/table.generated.js';
 import type { CommandInfo } from '../../../src/commands/types.js';
 import { RespguardError } from '../../../src/errors.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
-import { errorText, RedisSession } from './redis-session.js';
+import { errorText, RedisQuery } from '../../helpers/redis-query.js';
 
 const table = CommandTable.default();
 
@@ -298,11 +298,11 @@ const ACCEPTED_RULES: readonly string[] = [
 
 describe('compileUser against redis-server ACL SETUSER', () => {
   let redis: RedisServer;
-  let session: RedisSession;
+  let session: RedisQuery;
 
   beforeAll(async () => {
     redis = await startRedis();
-    session = await RedisSession.connect(redis.port);
+    session = await RedisQuery.connect(redis.port);
   });
 
   afterAll(async () => {

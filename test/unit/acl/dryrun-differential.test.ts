@@ -12,7 +12,7 @@ import { CommandTable } from '../../../src/commands/table.js';
 import { RawClient } from '../../helpers/resp-client.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
 import { dryrunText, FIXED_REQUESTS, generatedRequests, randomRuleStrings, RULE_STRINGS } from './rule-cases.js';
-import { RedisSession, type Reply } from './redis-session.js';
+import { RedisQuery, type Reply } from '../../helpers/redis-query.js';
 
 const table = CommandTable.default();
 const PASSWORD = 'dryrun-secret';
@@ -42,14 +42,14 @@ function resolved(request: readonly string[]) {
 
 describe('ACL decisions against redis-server ACL DRYRUN', () => {
   let redis: RedisServer;
-  let session: RedisSession;
+  let session: RedisQuery;
   const users: CompiledUser[] = [];
   let nopermComparisons = 0;
   const requests = [...FIXED_REQUESTS, ...generatedRequests(table, 42)].filter((request) => resolved(request));
 
   beforeAll(async () => {
     redis = await startRedis();
-    session = await RedisSession.connect(redis.port);
+    session = await RedisQuery.connect(redis.port);
     const setups = RULE_STRINGS.map((rules, i) => ['ACL', 'SETUSER', userName(i), 'reset', ...rules.split(/\s+/), 'on', `>${PASSWORD}`]);
     const replies = await session.pipeline(setups);
     expect(replies).toEqual(RULE_STRINGS.map(() => 'OK'));
@@ -106,11 +106,11 @@ describe('ACL decisions against redis-server ACL DRYRUN', () => {
 
 describe('random rule strings against redis-server', () => {
   let redis: RedisServer;
-  let session: RedisSession;
+  let session: RedisQuery;
 
   beforeAll(async () => {
     redis = await startRedis();
-    session = await RedisSession.connect(redis.port);
+    session = await RedisQuery.connect(redis.port);
   });
 
   afterAll(async () => {
@@ -148,11 +148,11 @@ describe('random rule strings against redis-server', () => {
 
 describe('ACL NOPERM texts', () => {
   let redis: RedisServer;
-  let session: RedisSession;
+  let session: RedisQuery;
 
   beforeAll(async () => {
     redis = await startRedis();
-    session = await RedisSession.connect(redis.port);
+    session = await RedisQuery.connect(redis.port);
   });
 
   afterAll(async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileGlob } from '../../../src/acl/glob.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
-import { RedisSession, seededRandom } from './redis-session.js';
+import { RedisQuery } from '../../helpers/redis-query.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 function matches(pattern: string | Buffer, subject: string | Buffer): boolean {
   const bytes = typeof subject === 'string' ? Buffer.from(subject, 'latin1') : subject;
@@ -100,7 +101,7 @@ describe('glob matching', () => {
 
 describe('glob matching against redis-server KEYS', () => {
   let redis: RedisServer;
-  let session: RedisSession;
+  let session: RedisQuery;
   const alphabet = [0x61, 0x62, 0x2a, 0x3f, 0x5b, 0x5d, 0x5e, 0x2d, 0x5c, 0x30, 0xff, 0x80];
   const random = seededRandom(7);
   const pick = (length: number): Buffer =>
@@ -109,7 +110,7 @@ describe('glob matching against redis-server KEYS', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    session = await RedisSession.connect(redis.port);
+    session = await RedisQuery.connect(redis.port);
     keys.set('', Buffer.alloc(0));
     while (keys.size < 400) {
       const key = pick(1 + Math.floor(random() * 6));

@@ -4,7 +4,7 @@
  */
 import type { Decision } from '../../../src/acl/types.js';
 import type { CommandTable } from '../../../src/commands/table.js';
-import { seededRandom } from './redis-session.js';
+import { seededRandom } from '../../helpers/seeded-random.js';
 
 /** Rule strings compared with redis-server, from one key pattern to selectors and channels. */
 export const RULE_STRINGS: readonly string[] = [

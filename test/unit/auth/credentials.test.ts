@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RedisServer } from '../../helpers/redis-server.js';
-import type { RedisSession as Session } from '../acl/redis-session.js';
+import { RedisQuery } from '../../helpers/redis-query.js';
 
 // The modules under test are imported after this mock, so that they see the counting timingSafeEqual.
 const comparisons = vi.hoisted(() => ({ count: 0 }));
@@ -20,7 +20,6 @@ const { compileUser } = await import('../../../src/acl/compile.js');
 const { checkPassword, sha256 } = await import('../../../src/auth/credentials.js');
 const { CommandTable } = await import('../../../src/commands/table.js');
 const { startRedis } = await import('../../helpers/redis-server.js');
-const { RedisSession } = await import('../acl/redis-session.js');
 
 const table = CommandTable.default();
 
@@ -84,11 +83,11 @@ describe('checkPassword', () => {
 
 describe('checkPassword against redis-server AUTH', () => {
   let redis: RedisServer;
-  let session: Session;
+  let session: RedisQuery;
 
   beforeAll(async () => {
     redis = await startRedis();
-    session = await RedisSession.connect(redis.port);
+    session = await RedisQuery.connect(redis.port);
   });
 
   afterAll(async () => {

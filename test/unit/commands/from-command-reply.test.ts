@@ -3,7 +3,7 @@ import { recordsFromCommandReply } from '../../../src/commands/from-command-repl
 import { COMMAND_RECORDS, REDIS_VERSION } from '../../../src/commands/table.generated.js';
 import type { CommandRecord } from '../../../src/commands/types.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
-import { RedisQuery, type Reply } from './redis-query.js';
+import { RedisQuery, type Reply } from '../../helpers/redis-query.js';
 
 function sortedByName(records: CommandRecord[]): CommandRecord[] {
   // The generator sorts by UTF-16 code units, as `<` compares strings.

@@ -9,7 +9,7 @@ import { extractKeys, keyFlagNames } from '../../../src/commands/keys.js';
 import { CommandTable } from '../../../src/commands/table.js';
 import type { CommandInfo } from '../../../src/commands/types.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
-import { isErrorReply, RedisQuery, type Reply } from './redis-query.js';
+import { isErrorReply, RedisQuery, type Reply } from '../../helpers/redis-query.js';
 import { TARGETED_REQUESTS } from './key-cases.js';
 
 /** Keys as `name flag flag`, one string per key, so that a mismatch reads well in a diff. */

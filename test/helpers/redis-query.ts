@@ -1,10 +1,11 @@
 /**
- * A decoding client for the command table tests: pipelines requests to a test's redis-server and
- * decodes the RESP2 replies with redis-parser, as the command table generator does.
+ * A decoding client for tests that query a test's redis-server in bulk (command table and ACL
+ * differential tests): pipelines requests in one write and decodes the RESP2 replies with
+ * redis-parser, as the command table generator does.
  */
 import net from 'node:net';
 import RedisParser from 'redis-parser';
-import { encodeCommand } from '../../helpers/resp-client.js';
+import { encodeCommand } from './resp-client.js';
 
 /** An error reply, kept apart from string replies. */
 export interface ErrorReply {
@@ -65,4 +66,9 @@ function toLatin1(reply: unknown): Reply {
 /** Tells an error reply apart from other replies. */
 export function isErrorReply(reply: Reply): reply is ErrorReply {
   return typeof reply === 'object' && reply !== null && !Array.isArray(reply);
+}
+
+/** Returns the error text of an error reply, or undefined for any other reply. */
+export function errorText(reply: Reply): string | undefined {
+  return isErrorReply(reply) ? reply.error : undefined;
 }
