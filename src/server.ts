@@ -9,6 +9,7 @@ import { recordsFromCommandReply } from './commands/from-command-reply.js';
 import type { Config } from './config/types.js';
 import { startListener, type Listener } from './listener/listener.js';
 import type { Logger } from './observability/logger.js';
+import { createLoggingObserver, type ProxyObserver } from './observability/observer.js';
 import { buildPolicy } from './policy.js';
 import { Session, type ProxyContext } from './session/session.js';
 import { MAX_CLIENTS } from './session/texts.js';
@@ -26,12 +27,13 @@ export interface RunningServer {
   readonly context: ProxyContext;
 }
 
-export async function startServer(config: Config, options: { logger: Logger }): Promise<RunningServer> {
+export async function startServer(config: Config, options: { logger: Logger; observer?: ProxyObserver }): Promise<RunningServer> {
   const logger = options.logger;
+  const observer = options.observer ?? createLoggingObserver(logger);
   let currentConfig = config;
   const table = CommandTable.default();
   const pool = new UpstreamPool(config.upstream, config.limits, logger);
-  const context: ProxyContext = { table, policy: buildPolicy(config, table), pool, limits: config.limits, logger };
+  const context: ProxyContext = { table, policy: buildPolicy(config, table), pool, limits: config.limits, logger, observer };
   const sessions = new Set<Session>();
   let nextSessionId = 1;
 
@@ -40,7 +42,7 @@ export async function startServer(config: Config, options: { logger: Logger }): 
 
   const onSocket = (socket: net.Socket, label: string): void => {
     if (sessions.size >= config.limits.maxClients) {
-      logger.warn({ event: 'limit', reason: 'max_clients', listener: label, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'rejecting client over maxClients');
+      observer.limitDisconnect({ listener: label, remote: `${socket.remoteAddress}:${socket.remotePort}`, session: 0 }, 'max_clients', undefined);
       socket.end(MAX_CLIENTS);
       return;
     }
@@ -50,7 +52,7 @@ export async function startServer(config: Config, options: { logger: Logger }): 
 
   const listeners: Listener[] = [];
   try {
-    for (const listenerConfig of config.listeners) listeners.push(await startListener(listenerConfig, logger, onSocket));
+    for (const listenerConfig of config.listeners) listeners.push(await startListener(listenerConfig, observer, onSocket));
   } catch (error) {
     for (const listener of listeners) await listener.close();
     pool.close();

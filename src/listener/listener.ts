@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ListenerConfig } from '../config/types.js';
-import type { Logger } from '../observability/logger.js';
+import type { ProxyObserver } from '../observability/observer.js';
 
 export interface Listener {
   readonly label: string;
@@ -24,11 +24,11 @@ export function listenerLabel(config: ListenerConfig): string {
 /** Starts listening; rejects with the system error (EADDRINUSE, EACCES) when the address cannot be bound. */
 export async function startListener(
   config: ListenerConfig,
-  logger: Logger,
+  observer: ProxyObserver,
   onSocket: (socket: net.Socket, label: string) => void,
 ): Promise<Listener> {
   const label = listenerLabel(config);
-  const server = config.tls ? createTlsServer(config, label, logger, onSocket) : net.createServer({ noDelay: true }, (socket) => onSocket(socket, label));
+  const server = config.tls ? createTlsServer(config, label, observer, onSocket) : net.createServer({ noDelay: true }, (socket) => onSocket(socket, label));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: config.host, port: config.port, backlog: 4096 }, () => {
@@ -46,7 +46,7 @@ export async function startListener(
 function createTlsServer(
   config: ListenerConfig,
   label: string,
-  logger: Logger,
+  observer: ProxyObserver,
   onSocket: (socket: net.Socket, label: string) => void,
 ): tls.Server {
   const options = config.tls!;
@@ -65,10 +65,7 @@ function createTlsServer(
     (socket) => onSocket(socket, label),
   );
   server.on('tlsClientError', (error: NodeJS.ErrnoException, socket) => {
-    logger.warn(
-      { event: 'tls_handshake_failed', listener: label, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.code ?? error.message },
-      'TLS handshake failed',
-    );
+    observer.tlsHandshakeFailed(label, `${socket.remoteAddress}:${socket.remotePort}`, error.code ?? error.message);
   });
   return server;
 }

@@ -18,8 +18,12 @@ export class ReplySlot {
   data: Buffer | null = null;
   next: ReplySlot | null = null;
   upstreamNext: ReplySlot | null = null;
-  /** Time the request was sent upstream (process.hrtime.bigint), for latency figures. */
+  /** Time the request was sent upstream (process.hrtime.bigint), 0n for a local reply. */
   sentAt = 0n;
+  /** Full name of the forwarded command, for metrics. */
+  command = '';
+  /** Nanoseconds respguard spent on the request before forwarding it. */
+  proxyNs = 0;
 
   constructor(readonly owner: SlotOwner) {}
 

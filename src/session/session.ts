@@ -17,10 +17,11 @@ import type { CommandTable } from '../commands/table.js';
 import type { CommandInfo } from '../commands/types.js';
 import type { LimitsConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
+import type { CommandResult, EventSource, ProxyObserver } from '../observability/observer.js';
 import type { Policy } from '../policy.js';
 import { ProtocolError, RequestDecoder, type DecodedCommand } from '../resp/request-decoder.js';
 import { OK, encodeCommand, encodeError, type Protocol } from '../resp/encode.js';
-import type { UpstreamConnection } from '../upstream/connection.js';
+import { CONNECTION_LOST_REPLY, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import { localHandler } from './local-commands.js';
 import { ReplySlot, type SlotOwner } from './reply-slot.js';
@@ -34,6 +35,7 @@ export interface ProxyContext {
   readonly pool: UpstreamPool;
   readonly limits: LimitsConfig;
   readonly logger: Logger;
+  readonly observer: ProxyObserver;
 }
 
 const ALWAYS_ALLOWED_BEFORE_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
@@ -57,6 +59,12 @@ export class Session implements SlotOwner {
   private closed = false;
   private corked = false;
   private pausedFor = 0;
+  /** Start of the command being executed (process.hrtime.bigint), for the time respguard adds. */
+  private commandStart = 0n;
+  readonly remote: string;
+  /** This session as audit lines name it; a plain object, because loggers serialize it whole. */
+  private readonly source: EventSource;
+  private readonly observer: ProxyObserver;
 
   constructor(
     readonly id: number,
@@ -66,6 +74,9 @@ export class Session implements SlotOwner {
     private readonly onClose: (session: Session) => void,
   ) {
     this.policy = context.policy;
+    this.observer = context.observer;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.source = { listener, remote: this.remote, session: id };
     this.logger = context.logger.child({ session: id, remote: this.remote, listener });
     this.decoder = new RequestDecoder({
       maxBulkLength: context.limits.maxBulkLength,
@@ -78,10 +89,7 @@ export class Session implements SlotOwner {
     socket.on('drain', () => this.resume());
     socket.on('error', (error: NodeJS.ErrnoException) => this.logger.debug({ error: error.code ?? error.message }, 'client socket error'));
     socket.on('close', () => this.onSocketClose());
-  }
-
-  get remote(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    this.observer.clientConnected(listener);
   }
 
   get userName(): string {
@@ -113,13 +121,13 @@ export class Session implements SlotOwner {
     const passwordMatches = user ? checkPassword(user, password) : false;
     if (user && user.enabled && passwordMatches) {
       this.setUser(user);
-      this.logger.debug({ user: userName, via }, 'authenticated');
+      this.observer.authSucceeded(this.source, userName, via);
       return true;
     }
     let reason = 'password mismatch';
     if (!user) reason = 'unknown user';
     else if (!user.enabled) reason = 'user disabled';
-    this.logger.warn({ event: 'auth_failed', user: user ? userName : undefined, via, reason }, 'authentication failed');
+    this.observer.authFailed(this.source, user ? userName : undefined, via, reason);
     return false;
   }
 
@@ -127,6 +135,7 @@ export class Session implements SlotOwner {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
+    this.observer.bytes('in', chunk.length);
     let command: DecodedCommand | null;
     try {
       this.decoder.feed(chunk);
@@ -138,7 +147,7 @@ export class Session implements SlotOwner {
   }
 
   private onProtocolError(error: ProtocolError): void {
-    this.logger.warn({ event: 'protocol_error', kind: error.kind, user: this.user?.name }, 'closing client after a protocol error');
+    this.observer.limitDisconnect(this.source, error.kind, this.user?.name);
     if (error.reply === null) {
       this.destroy();
       return;
@@ -148,6 +157,7 @@ export class Session implements SlotOwner {
   }
 
   private execute(command: DecodedCommand): void {
+    this.commandStart = process.hrtime.bigint();
     const args = command.args;
     const context = this.context;
     if (this.policy !== context.policy && !this.refreshUser()) return;
@@ -155,35 +165,53 @@ export class Session implements SlotOwner {
     const lookup = context.table.resolve(args);
     if (lookup.kind !== 'ok') {
       this.reply(encodeError(lookup.error));
+      this.commandDone(lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
       return;
     }
     const info = lookup.command;
     const user = this.user;
     if (!user) {
       const base = info.parent ?? info;
-      if (!ALWAYS_ALLOWED_BEFORE_AUTH.has(base.name) || !this.runLocal(info, args)) this.reply(texts.NOAUTH);
+      if (!ALWAYS_ALLOWED_BEFORE_AUTH.has(base.name) || !this.runLocal(info, args)) {
+        this.reply(texts.NOAUTH);
+        this.commandDone(info.name, 'rejected');
+        return;
+      }
+      this.commandDone(info.name, 'allowed');
       return;
     }
     // Redis skips the ACL check for commands flagged no_auth (AUTH, HELLO, QUIT, RESET).
     if (!info.flags.has('no_auth')) {
       const decision = user.check(info, args);
       if (!decision.allowed) {
-        this.logger.warn({ event: 'denied', user: user.name, command: info.name, reason: decision.reason }, 'command denied by ACL');
+        this.observer.commandDenied(this.source, user.name, info.name, decision.reason);
         this.reply(encodeError(nopermText(decision, user.name)));
+        this.commandDone(info.name, 'denied');
         return;
       }
     }
-    if (this.runLocal(info, args)) return;
+    if (this.runLocal(info, args)) {
+      this.commandDone(info.name, 'allowed');
+      return;
+    }
     if (this.policy.blocklist.blocks(info)) {
-      this.logger.warn({ event: 'blocked', user: user.name, command: info.name }, 'command blocked by blockCommands');
+      this.observer.commandBlocked(this.source, user.name, info.name);
       this.reply(encodeError(blockedText(info)));
+      this.commandDone(info.name, 'blocked');
       return;
     }
     if (needsOwnConnection(info, args)) {
       this.reply(texts.needsOwnConnectionText(info.name));
+      this.commandDone(info.name, 'rejected');
       return;
     }
-    this.forward(command.raw ?? encodeCommand(args));
+    this.forward(info.name, command.raw ?? encodeCommand(args));
+  }
+
+  /** Reports a command that was answered without the upstream. */
+  private commandDone(command: string, result: CommandResult): void {
+    const proxyNs = Number(process.hrtime.bigint() - this.commandStart);
+    this.observer.commandDone(this.user?.name ?? 'unauthenticated', command, result, proxyNs, 0);
   }
 
   /** Runs a command that respguard answers itself; returns false when `info` is not one of those. */
@@ -212,7 +240,7 @@ export class Session implements SlotOwner {
     return true;
   }
 
-  private forward(request: Buffer): void {
+  private forward(commandName: string, request: Buffer): void {
     let upstream = this.upstream;
     if (this.inFlight === 0 || !upstream || upstream.state === 'closed') {
       upstream = this.context.pool.pick(this.protocol);
@@ -220,10 +248,13 @@ export class Session implements SlotOwner {
     }
     if (!upstream) {
       this.reply(texts.upstreamUnavailableText(this.context.pool.lastError));
+      this.commandDone(commandName, 'upstream_error');
       return;
     }
     const slot = new ReplySlot(this);
+    slot.command = commandName;
     slot.sentAt = process.hrtime.bigint();
+    slot.proxyNs = Number(slot.sentAt - this.commandStart);
     this.append(slot);
     this.inFlight += 1;
     if (!upstream.send(request, slot)) {
@@ -253,7 +284,12 @@ export class Session implements SlotOwner {
   }
 
   slotFilled(slot: ReplySlot): void {
-    if (slot.sentAt !== 0n) this.inFlight -= 1;
+    if (slot.sentAt !== 0n) {
+      this.inFlight -= 1;
+      const upstreamNs = Number(process.hrtime.bigint() - slot.sentAt);
+      const result: CommandResult = slot.data === CONNECTION_LOST_REPLY ? 'upstream_error' : 'allowed';
+      this.observer.commandDone(this.user?.name ?? 'unauthenticated', slot.command, result, slot.proxyNs, upstreamNs);
+    }
     if (slot === this.replyHead) this.flushReplies();
   }
 
@@ -278,9 +314,10 @@ export class Session implements SlotOwner {
       this.socket.cork();
       process.nextTick(uncorkSession, this);
     }
+    this.observer.bytes('out', data.length);
     if (!this.socket.write(data)) {
       if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
-        this.logger.warn({ event: 'limit', reason: 'output_buffer', bytes: this.socket.writableLength, user: this.user?.name }, 'closing client over the output buffer limit');
+        this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);
         this.destroy();
         return;
       }
@@ -333,6 +370,7 @@ export class Session implements SlotOwner {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;
+    this.observer.clientDisconnected(this.listener);
     this.onClose(this);
   }
 

@@ -8,12 +8,13 @@
  * When the connection breaks, every pending slot gets an error reply at once.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Logger } from '../observability/logger.js';
 import { ReplyFramer } from '../resp/reply-framer.js';
 import { encodeCommand, encodeError } from '../resp/encode.js';
 import { ReplySlot } from '../session/reply-slot.js';
 import { decodeResp2, flatPairsToMap } from './resp2-decode.js';
+import { connectUpstream } from './socket.js';
 
 export type ConnectionState = 'connecting' | 'ready' | 'closed';
 
@@ -65,7 +66,7 @@ export class UpstreamConnection extends EventEmitter {
     // Every session that waits for this connection's 'drain' adds a listener.
     this.setMaxListeners(0);
     this.framer = new ReplyFramer({ maxDepth: options.maxReplyDepth, maxBulkLength: options.maxBulkLength });
-    this.socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    this.socket = connectUpstream(options);
     this.socket.setTimeout(options.connectTimeoutMs);
     this.socket.once('timeout', () => this.destroy(`connect timed out after ${options.connectTimeoutMs} ms`));
     this.socket.once('connect', () => this.socket.setTimeout(0));
