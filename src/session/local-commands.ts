@@ -4,6 +4,7 @@
  * fixed while this version runs every session on shared connections. None of them reaches
  * the upstream, so none can change a shared connection.
  */
+import { aclCommand } from '../acl/acl-command.js';
 import type { CommandInfo } from '../commands/types.js';
 import { REDIS_VERSION } from '../commands/table.generated.js';
 import {
@@ -18,7 +19,8 @@ import {
 import type { Session } from './session.js';
 import * as texts from './texts.js';
 
-type LocalHandler = (session: Session, args: readonly Buffer[], command: CommandInfo) => void;
+/** Answers a command; a handler that returns false did not answer it, and the command takes the normal path. */
+type LocalHandler = (session: Session, args: readonly Buffer[], command: CommandInfo) => void | boolean;
 
 const HANDLERS = new Map<string, LocalHandler>([
   ['auth', auth],
@@ -33,7 +35,6 @@ const HANDLERS = new Map<string, LocalHandler>([
   ['client|setinfo', clientSetInfo],
   ['client|id', (session) => session.reply(encodeInteger(session.id))],
   ['client|info', (session) => session.reply(encodeBulk(session.describe(), session.protocol))],
-  ['acl|whoami', (session) => session.reply(encodeBulk(session.userName, session.protocol))],
   ['select', select],
   ['exec', (session) => session.reply(texts.EXEC_WITHOUT_MULTI)],
   ['discard', (session) => session.reply(texts.DISCARD_WITHOUT_MULTI)],
@@ -42,7 +43,20 @@ const HANDLERS = new Map<string, LocalHandler>([
 
 /** Returns the handler when respguard answers `command` itself. */
 export function localHandler(command: CommandInfo): LocalHandler | undefined {
-  return HANDLERS.get(command.name);
+  const handler = HANDLERS.get(command.name);
+  if (handler) return handler;
+  if (command.parent?.name === 'acl') return aclHandler;
+  return undefined;
+}
+
+/** Runs `aclCommand`; a null reply means respguard does not answer that subcommand itself. */
+function aclHandler(session: Session, args: readonly Buffer[], command: CommandInfo): boolean {
+  const user = session.user;
+  if (!user) return false;
+  const reply = aclCommand({ user, protocol: session.protocol, policy: session.context.policy }, command, args);
+  if (!reply) return false;
+  session.reply(reply);
+  return true;
 }
 
 /** AUTH password | AUTH username password, as Redis 7.0 answers it. */

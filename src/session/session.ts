@@ -12,6 +12,7 @@ import type net from 'node:net';
 import { nopermText } from '../acl/noperm.js';
 import { blockedText } from '../acl/blocklist.js';
 import type { CompiledUser } from '../acl/types.js';
+import { certificateUser, passwordLoginRefusal, peerIdentity, type PeerIdentity } from '../auth/admission.js';
 import { checkPassword } from '../auth/credentials.js';
 import type { CommandTable } from '../commands/table.js';
 import type { CommandInfo } from '../commands/types.js';
@@ -65,6 +66,7 @@ export class Session implements SlotOwner {
   /** This session as audit lines name it; a plain object, because loggers serialize it whole. */
   private readonly source: EventSource;
   private readonly observer: ProxyObserver;
+  private readonly peer: PeerIdentity;
 
   constructor(
     readonly id: number,
@@ -77,6 +79,7 @@ export class Session implements SlotOwner {
     this.observer = context.observer;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.source = { listener, remote: this.remote, session: id };
+    this.peer = peerIdentity(socket);
     this.logger = context.logger.child({ session: id, remote: this.remote, listener });
     this.decoder = new RequestDecoder({
       maxBulkLength: context.limits.maxBulkLength,
@@ -96,11 +99,24 @@ export class Session implements SlotOwner {
     return this.user?.name ?? 'default';
   }
 
-  /** Logs in as the `default` user when the policy allows it, as a new Redis connection would. */
+  /**
+   * Returns the session to the state of a new connection: logged in as the user of its verified
+   * client certificate, else as the `default` user when the policy allows it, else logged out.
+   */
   resetState(): void {
-    this.setUser(this.context.policy.autoLogin);
+    this.setUser(this.connectionUser());
     this.protocol = 2;
     this.clientName = null;
+  }
+
+  private connectionUser(): CompiledUser | null {
+    const policy = this.context.policy;
+    const byCertificate = certificateUser(policy, this.peer);
+    if (byCertificate) {
+      this.observer.authSucceeded(this.source, byCertificate.name, 'certificate');
+      return byCertificate;
+    }
+    return policy.autoLogin;
   }
 
   setProtocol(protocol: Protocol): void {
@@ -117,14 +133,16 @@ export class Session implements SlotOwner {
    * A failed attempt keeps the current login, as in Redis, and is logged without the password.
    */
   authenticate(userName: string, password: Buffer, via: string): boolean {
-    const user = this.context.policy.users.get(userName);
+    const policy = this.context.policy;
+    const user = policy.users.get(userName);
     const passwordMatches = user ? checkPassword(user, password) : false;
-    if (user && user.enabled && passwordMatches) {
+    const refusal = user && user.enabled && passwordMatches ? passwordLoginRefusal(policy, userName, this.peer) : null;
+    if (user && user.enabled && passwordMatches && !refusal) {
       this.setUser(user);
       this.observer.authSucceeded(this.source, userName, via);
       return true;
     }
-    let reason = 'password mismatch';
+    let reason = refusal ?? 'password mismatch';
     if (!user) reason = 'unknown user';
     else if (!user.enabled) reason = 'user disabled';
     this.observer.authFailed(this.source, user ? userName : undefined, via, reason);
@@ -218,8 +236,7 @@ export class Session implements SlotOwner {
   private runLocal(info: CommandInfo, args: readonly Buffer[]): boolean {
     const handler = localHandler(info);
     if (!handler) return false;
-    handler(this, args, info);
-    return true;
+    return handler(this, args, info) !== false;
   }
 
   /** Re-reads this session's user from a new policy; closes the session when the user is gone or disabled. */
@@ -227,7 +244,7 @@ export class Session implements SlotOwner {
     const policy = this.context.policy;
     this.policy = policy;
     if (!this.user) {
-      this.setUser(policy.autoLogin);
+      this.setUser(this.connectionUser());
       return true;
     }
     const user = policy.users.get(this.user.name);
