@@ -24,6 +24,11 @@ export interface CompiledUser {
   readonly enabled: boolean;
   /** `nopass`: any password, or none, authenticates. */
   readonly nopass: boolean;
+  /**
+   * Report-only mode (`enforce: false` in the config): denials are logged and counted, and the
+   * command is forwarded all the same. Absent means enforced.
+   */
+  readonly reportOnly?: boolean;
   /** SHA-256 digests of the accepted passwords, as 32-byte buffers. */
   readonly passwordHashes: readonly Buffer[];
   /**

@@ -202,10 +202,14 @@ export class Session implements SlotOwner {
     if (!info.flags.has('no_auth')) {
       const decision = user.check(info, args);
       if (!decision.allowed) {
-        this.observer.commandDenied(this.source, user.name, info.name, decision.reason);
-        this.reply(encodeError(nopermText(decision, user.name)));
-        this.commandDone(info.name, 'denied');
-        return;
+        if (user.reportOnly) {
+          this.observer.commandDenied(this.source, user.name, info.name, `${decision.reason} (report only, forwarded)`);
+        } else {
+          this.observer.commandDenied(this.source, user.name, info.name, decision.reason);
+          this.reply(encodeError(nopermText(decision, user.name)));
+          this.commandDone(info.name, 'denied');
+          return;
+        }
       }
     }
     if (this.runLocal(info, args)) {
