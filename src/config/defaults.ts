@@ -14,6 +14,11 @@ export const UPSTREAM_DEFAULTS = {
   host: '127.0.0.1',
   port: 6379,
   poolSize: 4,
+  /**
+   * Connections of their own that sessions may hold at once (transactions, pub/sub, blocking
+   * commands, SELECT of another database, tracking). Each is a Redis client connection.
+   */
+  maxPinned: 1000,
   /** Time allowed to open a TCP (and TLS) connection to Redis, in ms. */
   connectTimeoutMs: 5000,
   /**

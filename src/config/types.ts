@@ -41,6 +41,8 @@ export interface UpstreamConfig {
   readonly pool: {
     /** Shared connections per protocol version (RESP2 and RESP3 each get this many). */
     readonly size: number;
+    /** Most upstream connections pinned to single sessions at once; 0 turns stateful commands off. */
+    readonly maxPinned: number;
   };
   /** Seed nodes in cluster mode, as `host:port`. */
   readonly nodes?: readonly string[];

@@ -38,9 +38,12 @@ export function readUpstream(reader: FieldReader, value: unknown): UpstreamConfi
   const username = readCredential(reader, 'upstream.username', fields.username);
   const password = readCredential(reader, 'upstream.password', fields.password);
   const tls = isAbsent(fields.tls) ? null : readUpstreamTls(reader, fields.tls);
-  const pool = reader.map('upstream.pool', fields.pool, ['size'], { expected: 'a map with the key size' });
+  const pool = reader.map('upstream.pool', fields.pool, ['size', 'maxPinned'], { expected: 'a map with the keys size and maxPinned' });
   const poolSize = reader.integer('upstream.pool.size', pool?.size, { min: 1, max: MAX_POOL_SIZE }, {
     fallback: UPSTREAM_DEFAULTS.poolSize,
+  });
+  const maxPinned = reader.integer('upstream.pool.maxPinned', pool?.maxPinned, { min: 0, max: 1_000_000 }, {
+    fallback: UPSTREAM_DEFAULTS.maxPinned,
   });
   const connectTimeoutMs = reader.integer('upstream.connectTimeoutMs', fields.connectTimeoutMs, { min: 1 }, {
     fallback: UPSTREAM_DEFAULTS.connectTimeoutMs,
@@ -59,6 +62,7 @@ export function readUpstream(reader: FieldReader, value: unknown): UpstreamConfi
     password === undefined ||
     tls === undefined ||
     poolSize === undefined ||
+    maxPinned === undefined ||
     connectTimeoutMs === undefined ||
     commandTimeoutMs === undefined ||
     nodes === undefined ||
@@ -73,7 +77,7 @@ export function readUpstream(reader: FieldReader, value: unknown): UpstreamConfi
     ...(username === null ? {} : { username }),
     ...(password === null ? {} : { password }),
     ...(tls === null ? {} : { tls }),
-    pool: { size: poolSize },
+    pool: { size: poolSize, maxPinned },
     ...(nodes === null ? {} : { nodes }),
     ...(sentinel === null ? {} : { sentinel }),
     connectTimeoutMs,

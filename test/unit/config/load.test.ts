@@ -37,7 +37,7 @@ describe('loadConfig', () => {
         mode: 'standalone',
         host: '127.0.0.1',
         port: 6379,
-        pool: { size: 4 },
+        pool: { size: 4, maxPinned: 1000 },
         connectTimeoutMs: 5000,
         commandTimeoutMs: 0,
       },
@@ -59,7 +59,7 @@ describe('loadConfig', () => {
 
   it('keeps given values over defaults', () => {
     const text = `${MINIMAL}
-upstream: { host: 10.2.0.1, port: 6390, pool: { size: 16 }, connectTimeoutMs: 250, commandTimeoutMs: 30000 }
+upstream: { host: 10.2.0.1, port: 6390, pool: { size: 16, maxPinned: 20 }, connectTimeoutMs: 250, commandTimeoutMs: 30000 }
 workers: auto
 limits: { maxClients: 50, maxBulkLength: 1048576 }
 log: { level: debug }
@@ -71,7 +71,7 @@ metrics: {}
       mode: 'standalone',
       host: '10.2.0.1',
       port: 6390,
-      pool: { size: 16 },
+      pool: { size: 16, maxPinned: 20 },
       connectTimeoutMs: 250,
       commandTimeoutMs: 30_000,
     });
