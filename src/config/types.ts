@@ -85,6 +85,12 @@ export interface MetricsConfig {
   readonly port: number;
 }
 
+/** The per-command audit stream, which records every command of the selected users. */
+export interface AuditConfig {
+  /** `all`, or the names of the users whose commands are recorded; an empty list records none. */
+  readonly commands: 'all' | readonly string[];
+}
+
 export interface Config {
   /** Absolute path of the file this config was loaded from. */
   readonly file: string;
@@ -94,6 +100,8 @@ export interface Config {
   readonly blockCommands: readonly string[];
   readonly metrics?: MetricsConfig;
   readonly workers: number | 'auto';
+  /** Absent when the file has no `audit` section: no per-command audit stream. */
+  readonly audit?: AuditConfig;
   readonly users: Readonly<Record<string, UserConfig>>;
   readonly limits: LimitsConfig;
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };

@@ -9,6 +9,7 @@ import { FieldReader, isAbsent, type Section } from './fields.js';
 import { fieldPath, indexPath } from './problems.js';
 import { checkProtectedMode } from './protected-mode.js';
 import type { ClientAuth, Config, LimitsConfig, ListenerConfig, ListenerTlsConfig, MetricsConfig } from './types.js';
+import { readAudit } from './validate-audit.js';
 import { readUpstream } from './validate-upstream.js';
 import { readBlockCommands, readUsers } from './validate-users.js';
 
@@ -18,6 +19,7 @@ const TOP_LEVEL_KEYS = [
   'blockCommands',
   'metrics',
   'workers',
+  'audit',
   'users',
   'limits',
   'log',
@@ -48,6 +50,7 @@ export function validateConfig(tree: unknown, reader: FieldReader, absoluteFile:
   const metrics = readMetrics(reader, root.metrics);
   const workers = readWorkers(reader, root.workers);
   const users = readUsers(reader, root.users);
+  const audit = readAudit(reader, root.audit, definedUserNames(root.users));
   const limits = readLimits(reader, root.limits);
   const log = reader.map('log', root.log, ['level'], { expected: 'a map with the key level' });
   const level = reader.choice('log.level', log?.level, LOG_LEVELS, { fallback: TOP_LEVEL_DEFAULTS.logLevel });
@@ -66,6 +69,7 @@ export function validateConfig(tree: unknown, reader: FieldReader, absoluteFile:
     blockCommands === undefined ||
     metrics === null ||
     workers === undefined ||
+    audit === null ||
     !users.complete ||
     limits === undefined ||
     level === undefined ||
@@ -81,6 +85,7 @@ export function validateConfig(tree: unknown, reader: FieldReader, absoluteFile:
     blockCommands,
     ...(metrics === undefined ? {} : { metrics }),
     workers,
+    ...(audit === undefined ? {} : { audit }),
     users: users.valid,
     limits,
     log: { level },
@@ -191,6 +196,11 @@ function readWorkers(reader: FieldReader, value: unknown): number | 'auto' | und
     fallback: TOP_LEVEL_DEFAULTS.workers,
     expected: 'a positive integer, or "auto" for one process per CPU core',
   });
+}
+
+/** Names under `users`, valid or not, so that an invalid user entry is not reported twice. */
+function definedUserNames(value: unknown): ReadonlySet<string> {
+  return new Set(value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : []);
 }
 
 function readLimits(reader: FieldReader, value: unknown): LimitsConfig | undefined {

@@ -36,7 +36,7 @@ describe('top-level fields', () => {
       'unknown key without suggestion',
       withTopLevel('frobnicate: 1'),
       [
-        'respguard.yaml: frobnicate: unknown key: expected one of listeners, upstream, blockCommands, metrics, workers, users, limits, log, shutdownTimeoutMs',
+        'respguard.yaml: frobnicate: unknown key: expected one of listeners, upstream, blockCommands, metrics, workers, audit, users, limits, log, shutdownTimeoutMs',
       ],
     ],
     [
