@@ -33,8 +33,8 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   let currentConfig = config;
   const table = CommandTable.default();
   const pool = new UpstreamPool(config.upstream, config.limits, logger);
-  const context: ProxyContext = { table, policy: buildPolicy(config, table), pool, limits: config.limits, logger, observer };
-  const sessions = new Set<Session>();
+  const sessions = new Map<number, Session>();
+  const context: ProxyContext = { table, policy: buildPolicy(config, table), pool, limits: config.limits, logger, observer, sessions };
   let nextSessionId = 1;
 
   pool.on('first-ready', (connection: UpstreamConnection) => refreshCommandTable(connection, context, () => currentConfig));
@@ -46,8 +46,8 @@ export async function startServer(config: Config, options: { logger: Logger; obs
       socket.end(MAX_CLIENTS);
       return;
     }
-    const session = new Session(nextSessionId++, socket, context, label, (closed) => sessions.delete(closed));
-    sessions.add(session);
+    const session = new Session(nextSessionId++, socket, context, label, (closed) => sessions.delete(closed.id));
+    sessions.set(session.id, session);
   };
 
   const listeners: Listener[] = [];
@@ -81,6 +81,8 @@ export async function startServer(config: Config, options: { logger: Logger; obs
       const policy = buildPolicy(newConfig, context.table);
       context.policy = policy;
       currentConfig = newConfig;
+      // Sessions of removed or disabled users close now; the others take their new rules here too.
+      for (const session of sessions.values()) session.refreshUser();
       if (JSON.stringify(newConfig.listeners) !== JSON.stringify(config.listeners) || JSON.stringify(newConfig.upstream) !== JSON.stringify(config.upstream)) {
         logger.warn({ event: 'reload' }, 'listener and upstream changes take effect only after a restart');
       }
@@ -89,10 +91,10 @@ export async function startServer(config: Config, options: { logger: Logger; obs
     async close(timeoutMs = config.shutdownTimeoutMs) {
       logger.info({ event: 'stop', sessions: sessions.size }, 'respguard stopping');
       const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
-      for (const session of sessions) session.shutdown();
+      for (const session of sessions.values()) session.shutdown();
       const deadline = Date.now() + timeoutMs;
       while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      for (const session of sessions) session.destroy();
+      for (const session of sessions.values()) session.destroy();
       pool.close();
       await Promise.race([listenersClosed, new Promise((resolve) => setTimeout(resolve, 100))]);
       logger.info({ event: 'stop' }, 'respguard stopped');

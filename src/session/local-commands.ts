@@ -35,10 +35,6 @@ const HANDLERS = new Map<string, LocalHandler>([
   ['client|setinfo', clientSetInfo],
   ['client|id', (session) => session.reply(encodeInteger(session.id))],
   ['client|info', (session) => session.reply(encodeBulk(session.describe(), session.protocol))],
-  ['select', select],
-  ['exec', (session) => session.reply(texts.EXEC_WITHOUT_MULTI)],
-  ['discard', (session) => session.reply(texts.DISCARD_WITHOUT_MULTI)],
-  ['unwatch', (session) => session.reply(OK)],
 ]);
 
 /** Returns the handler when respguard answers `command` itself. */
@@ -171,21 +167,6 @@ function clientSetInfo(session: Session, args: readonly Buffer[]): void {
   if (attribute === 'lib-name') session.libName = Buffer.from(value);
   else session.libVersion = Buffer.from(value);
   session.reply(OK);
-}
-
-/** SELECT 0 is answered here: shared connections stay on database 0. Other databases need a connection of their own. */
-function select(session: Session, args: readonly Buffer[], command: CommandInfo): void {
-  const text = args[1]!.toString('latin1');
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    session.reply(texts.NOT_INTEGER);
-    return;
-  }
-  const index = Number(text);
-  if (index < 0 || index >= 2 ** 31) {
-    session.reply(texts.DB_OUT_OF_RANGE);
-    return;
-  }
-  session.reply(index === 0 ? OK : texts.needsOwnConnectionText(command.name));
 }
 
 /** Redis accepts client names made of the printable ASCII characters from '!' to '~'. */

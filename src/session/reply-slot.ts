@@ -24,12 +24,23 @@ export class ReplySlot {
   command = '';
   /** Nanoseconds respguard spent on the request before forwarding it. */
   proxyNs = 0;
+  /** Replies the upstream sends for this request (SUBSCRIBE with N channels: N). */
+  repliesLeft = 1;
+  /** Replies received so far when `repliesLeft` started above 1. */
+  parts: Buffer[] = [];
+  /** Set under CLIENT REPLY OFF or SKIP: the reply is consumed but never written to the client. */
+  silent = false;
+  /** Called with the reply bytes before the slot is filled, for replies that change session state. */
+  onReply: ((data: Buffer) => void) | null = null;
+  /** Reply sent to the client in place of the upstream's (EXECABORT for a transaction discarded upstream). */
+  rewrite: Buffer | null = null;
 
   constructor(readonly owner: SlotOwner) {}
 
   /** Fills the slot with a whole reply. */
   fill(data: Buffer): void {
-    this.data = data;
+    if (this.onReply) this.onReply(data);
+    this.data = this.rewrite ?? data;
     this.owner.slotFilled(this);
   }
 }

@@ -22,11 +22,14 @@ import type { CommandResult, EventSource, ProxyObserver } from '../observability
 import type { Policy } from '../policy.js';
 import { ProtocolError, RequestDecoder, type DecodedCommand } from '../resp/request-decoder.js';
 import { OK, encodeCommand, encodeError, type Protocol } from '../resp/encode.js';
-import { CONNECTION_LOST_REPLY, type UpstreamConnection } from '../upstream/connection.js';
+import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import { localHandler } from './local-commands.js';
 import { ReplySlot, type SlotOwner } from './reply-slot.js';
-import { needsOwnConnection } from './stateful.js';
+import { isConfirmation, isMessage, isMonitorLine, confirmationCount } from './pubsub.js';
+import { SessionState, type Transaction } from './session-state.js';
+import { runStateCommand } from './state-commands.js';
+import { stateEffect } from './stateful.js';
 import * as texts from './texts.js';
 
 /** State shared by every session; the server swaps `table` and `policy` as whole objects. */
@@ -37,12 +40,31 @@ export interface ProxyContext {
   readonly limits: LimitsConfig;
   readonly logger: Logger;
   readonly observer: ProxyObserver;
+  /** Open sessions by id, to map client ids in CLIENT TRACKING REDIRECT and CLIENT UNBLOCK. */
+  readonly sessions: ReadonlyMap<number, Session>;
 }
 
 const ALWAYS_ALLOWED_BEFORE_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 
-export class Session implements SlotOwner {
+/** Commands Redis accepts from a RESP2 client in subscribed mode. */
+const ALLOWED_WHILE_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
+
+/** Commands that run at once inside MULTI instead of being queued, as in Redis. */
+const IMMEDIATE_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+/** A request waiting for the session's requests on another upstream connection to be answered. */
+interface HeldRequest {
+  readonly target: UpstreamConnection;
+  readonly request: Buffer;
+  readonly slot: ReplySlot;
+}
+
+export class Session implements SlotOwner, UnsolicitedReceiver {
   protocol: Protocol = 2;
+  /** Connection state the client set up: transactions, subscriptions, database, tracking. */
+  state = new SessionState();
+  /** The upstream connection pinned to this session while `state.needsPin()`. */
+  pinned: UpstreamConnection | null = null;
   user: CompiledUser | null = null;
   clientName: Buffer | null = null;
   libName: Buffer | null = null;
@@ -54,8 +76,19 @@ export class Session implements SlotOwner {
   private policy: Policy;
   private replyHead: ReplySlot | null = null;
   private replyTail: ReplySlot | null = null;
+  /** The connection that carries this session's requests in flight. */
   private upstream: UpstreamConnection | null = null;
   private inFlight = 0;
+  /** Requests for another connection than `upstream`, sent once `inFlight` is back to 0. */
+  private held: HeldRequest[] = [];
+  /** A pinned connection given up while requests on it were in flight; released when they are answered. */
+  private retiring: UpstreamConnection | null = null;
+  /** Protocol the pinned connection speaks, which HELLO can change while pinned. */
+  private pinnedProtocol: Protocol = 2;
+  /** The policy in force when the current transaction began. */
+  transactionPolicy: Policy | null = null;
+  /** RESP2 only: whether the pinned connection is subscribed upstream, from its confirmations. */
+  private upstreamSubscribed = false;
   private closing = false;
   private closed = false;
   private corked = false;
@@ -105,8 +138,10 @@ export class Session implements SlotOwner {
    */
   resetState(): void {
     this.setUser(this.connectionUser());
-    this.protocol = 2;
+    this.setProtocol(2);
     this.clientName = null;
+    this.state = new SessionState();
+    this.unpinIfClear();
   }
 
   private connectionUser(): CompiledUser | null {
@@ -119,8 +154,13 @@ export class Session implements SlotOwner {
     return policy.autoLogin;
   }
 
+  /** Sets the reply protocol; a pinned connection switches too, behind the requests already sent on it. */
   setProtocol(protocol: Protocol): void {
     this.protocol = protocol;
+    if (this.pinned && this.pinnedProtocol !== protocol) {
+      this.pinnedProtocol = protocol;
+      this.pinned.sendInternal(['HELLO', String(protocol)], () => {});
+    }
   }
 
   private setUser(user: CompiledUser | null): void {
@@ -182,8 +222,7 @@ export class Session implements SlotOwner {
 
     const lookup = context.table.resolve(args);
     if (lookup.kind !== 'ok') {
-      this.reply(encodeError(lookup.error));
-      this.commandDone(lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
+      this.reject(encodeError(lookup.error), lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
       return;
     }
     const info = lookup.command;
@@ -206,11 +245,19 @@ export class Session implements SlotOwner {
           this.observer.commandDenied(this.source, user.name, info.name, `${decision.reason} (report only, forwarded)`);
         } else {
           this.observer.commandDenied(this.source, user.name, info.name, decision.reason);
-          this.reply(encodeError(nopermText(decision, user.name)));
-          this.commandDone(info.name, 'denied');
+          this.reject(encodeError(nopermText(decision, user.name)), info.name, 'denied');
           return;
         }
       }
+    }
+    const base = info.parent ?? info;
+    if (this.state.transaction && !IMMEDIATE_IN_MULTI.has(base.name)) {
+      this.queueInTransaction(info, args, command.raw);
+      return;
+    }
+    if (this.protocol === 2 && this.state.subscribed && !ALLOWED_WHILE_SUBSCRIBED.has(base.name)) {
+      this.reject(texts.notAllowedWhileSubscribed(info.name), info.name, 'rejected');
+      return;
     }
     if (this.runLocal(info, args)) {
       this.commandDone(info.name, 'allowed');
@@ -218,20 +265,49 @@ export class Session implements SlotOwner {
     }
     if (this.policy.blocklist.blocks(info)) {
       this.observer.commandBlocked(this.source, user.name, info.name);
-      this.reply(encodeError(blockedText(info)));
-      this.commandDone(info.name, 'blocked');
+      this.reject(encodeError(blockedText(info)), info.name, 'blocked');
       return;
     }
-    if (needsOwnConnection(info, args)) {
-      this.reply(texts.needsOwnConnectionText(info.name));
-      this.commandDone(info.name, 'rejected');
-      return;
-    }
+    const effect = stateEffect(info, args);
+    if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
     this.forward(info.name, command.raw ?? encodeCommand(args));
   }
 
+  /** True when the policy changed after a transaction began and one of its queued commands is no longer allowed. */
+  policyChangedSinceQueued(transaction: Transaction): boolean {
+    if (this.policy === this.transactionPolicy) return false;
+    const user = this.user;
+    if (!user) return true;
+    return transaction.queued.some(({ command, args }) => !user.check(command, args).allowed || this.policy.blocklist.blocks(command));
+  }
+
+  /** Replies with an error; inside MULTI the error also makes EXEC abort, as in Redis. */
+  reject(reply: Buffer, command: string, result: CommandResult): void {
+    if (this.state.transaction) this.state.transaction.dirty = true;
+    this.reply(reply);
+    this.commandDone(command, result);
+  }
+
+  /**
+   * Queues a command of a transaction on the pinned connection. Commands that respguard answers
+   * itself cannot be queued upstream, so they abort the transaction instead of running early.
+   */
+  private queueInTransaction(info: CommandInfo, args: readonly Buffer[], raw: Buffer | null): void {
+    if (localHandler(info)) {
+      this.reject(texts.notSupportedInMulti(info.name), info.name, 'rejected');
+      return;
+    }
+    if (this.policy.blocklist.blocks(info)) {
+      this.observer.commandBlocked(this.source, this.userName, info.name);
+      this.reject(encodeError(blockedText(info)), info.name, 'blocked');
+      return;
+    }
+    this.state.transaction!.queued.push({ command: info, args });
+    this.forward(info.name, raw ?? encodeCommand(args));
+  }
+
   /** Reports a command that was answered without the upstream. */
-  private commandDone(command: string, result: CommandResult): void {
+  commandDone(command: string, result: CommandResult): void {
     const proxyNs = Number(process.hrtime.bigint() - this.commandStart);
     this.observer.commandDone(this.user?.name ?? 'unauthenticated', command, result, proxyNs, 0);
   }
@@ -243,8 +319,11 @@ export class Session implements SlotOwner {
     return handler(this, args, info) !== false;
   }
 
-  /** Re-reads this session's user from a new policy; closes the session when the user is gone or disabled. */
-  private refreshUser(): boolean {
+  /**
+   * Re-reads this session's user from the policy now in force; closes the session when its user
+   * was removed or disabled. Returns false when the session was closed.
+   */
+  refreshUser(): boolean {
     const policy = this.context.policy;
     this.policy = policy;
     if (!this.user) {
@@ -261,27 +340,129 @@ export class Session implements SlotOwner {
     return true;
   }
 
-  private forward(commandName: string, request: Buffer): void {
-    let upstream = this.upstream;
-    if (this.inFlight === 0 || !upstream || upstream.state === 'closed') {
-      upstream = this.context.pool.pick(this.protocol);
-      this.upstream = upstream;
+  /**
+   * Sends a request upstream: on the pinned connection when there is one, else on a shared one.
+   * Returns the slot of the reply, or null when no connection could take the request (the
+   * client got an error).
+   */
+  forward(commandName: string, request: Buffer, repliesExpected = 1): ReplySlot | null {
+    let target = this.pinned;
+    if (!target) {
+      const current = this.upstream;
+      target = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring ? current : this.context.pool.pick(this.protocol);
     }
-    if (!upstream) {
+    if (!target) {
       this.reply(texts.upstreamUnavailableText(this.context.pool.lastError));
       this.commandDone(commandName, 'upstream_error');
-      return;
+      return null;
     }
     const slot = new ReplySlot(this);
     slot.command = commandName;
-    slot.sentAt = process.hrtime.bigint();
-    slot.proxyNs = Number(slot.sentAt - this.commandStart);
+    slot.repliesLeft = repliesExpected;
+    slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
+    this.markSilence(slot);
     this.append(slot);
-    this.inFlight += 1;
-    if (!upstream.send(request, slot)) {
-      this.pause();
-      upstream.once('drain', () => this.resume());
+    if (this.held.length > 0 || (this.inFlight > 0 && this.upstream !== target)) {
+      // Another connection still has requests of this session in flight: wait for their replies
+      // so that this request cannot run upstream before them.
+      this.held.push({ target, request, slot });
+      return slot;
     }
+    this.send(target, request, slot);
+    return slot;
+  }
+
+  private send(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {
+    this.upstream = target;
+    this.inFlight += 1;
+    slot.sentAt = process.hrtime.bigint();
+    if (!target.send(request, slot)) {
+      this.pause();
+      target.once('drain', () => this.resume());
+    }
+  }
+
+  /** Sends held requests once the connection they waited for has nothing in flight. */
+  private sendHeld(): void {
+    while (this.held.length > 0) {
+      const next = this.held[0]!;
+      if (this.inFlight > 0 && this.upstream !== next.target) return;
+      this.held.shift();
+      if (next.target.state === 'closed') {
+        next.slot.fill(CONNECTION_LOST_REPLY);
+        continue;
+      }
+      this.send(next.target, next.request, next.slot);
+    }
+  }
+
+  // ---- pinned connection ----
+
+  /**
+   * Gives the session an upstream connection of its own, if it has none. Returns false, after
+   * replying with an error, when `upstream.pool.maxPinned` connections are already in use.
+   */
+  pin(commandName: string): boolean {
+    if (this.pinned) return true;
+    const connection = this.context.pool.pinned.acquire(this.protocol);
+    if (!connection) {
+      this.reject(texts.noPinnedConnection(commandName, this.context.pool.pinned.maxPinned), commandName, 'rejected');
+      return false;
+    }
+    if (connection === this.retiring) this.retiring = null;
+    this.pinned = connection;
+    this.pinnedProtocol = this.protocol;
+    this.upstreamSubscribed = false;
+    connection.receiver = this;
+    connection.once('close', (reason: string) => this.onPinnedClosed(connection, reason));
+    return true;
+  }
+
+  /** Gives up the pinned connection once the session's state no longer needs it. */
+  unpinIfClear(): void {
+    const pinned = this.pinned;
+    if (!pinned || this.state.needsPin()) return;
+    this.pinned = null;
+    this.retiring = pinned;
+    this.releaseRetiring();
+  }
+
+  private releaseRetiring(): void {
+    const retiring = this.retiring;
+    if (!retiring) return;
+    const busy = (this.upstream === retiring && this.inFlight > 0) || this.held.some((held) => held.target === retiring);
+    if (busy) return;
+    this.retiring = null;
+    if (this.upstream === retiring) this.upstream = null;
+    retiring.removeAllListeners('close');
+    this.context.pool.pinned.release(retiring);
+  }
+
+  /** The pinned connection broke: the client gets errors for its pending requests, then is disconnected. */
+  private onPinnedClosed(connection: UpstreamConnection, reason: string): void {
+    if (this.pinned !== connection && this.retiring !== connection) return;
+    this.logger.warn({ event: 'pinned_connection_lost', user: this.user?.name, reason }, 'the upstream connection pinned to this session failed; disconnecting the client');
+    this.pinned = null;
+    this.retiring = null;
+    this.context.pool.pinned.release(connection);
+    this.sendHeld();
+    this.closeAfterReplies();
+  }
+
+  /** Part of UnsolicitedReceiver: tells pub/sub messages, invalidations and MONITOR lines apart from replies. */
+  isUnsolicited(bytes: Buffer, push: boolean): boolean {
+    if (push) return !isConfirmation(bytes);
+    if (this.state.monitor && isMonitorLine(bytes)) return true;
+    if (this.pinnedProtocol !== 2) return false;
+    if (this.upstreamSubscribed && isMessage(bytes)) return true;
+    if (isConfirmation(bytes)) this.upstreamSubscribed = confirmationCount(bytes) > 0;
+    return false;
+  }
+
+  /** Part of UnsolicitedReceiver: writes an out-of-band reply to the client at once. */
+  unsolicited(bytes: Buffer): void {
+    if (this.state.replyMode === 'off') return;
+    this.write(bytes);
   }
 
   // ---- output ----
@@ -290,12 +471,24 @@ export class Session implements SlotOwner {
   reply(data: Buffer): void {
     if (this.closed) return;
     if (!this.replyHead) {
-      this.write(data);
+      if (!this.consumeSilence()) this.write(data);
       return;
     }
     const slot = new ReplySlot(this);
     slot.data = data;
+    this.markSilence(slot);
     this.append(slot);
+  }
+
+  /** CLIENT REPLY OFF or SKIP: marks a new slot whose reply the client must not get. */
+  private markSilence(slot: ReplySlot): void {
+    slot.silent = this.consumeSilence();
+  }
+
+  private consumeSilence(): boolean {
+    const mode = this.state.replyMode;
+    if (mode === 'skip') this.state.replyMode = 'on';
+    return mode !== 'on';
   }
 
   private append(slot: ReplySlot): void {
@@ -310,6 +503,10 @@ export class Session implements SlotOwner {
       const upstreamNs = Number(process.hrtime.bigint() - slot.sentAt);
       const result: CommandResult = slot.data === CONNECTION_LOST_REPLY ? 'upstream_error' : 'allowed';
       this.observer.commandDone(this.user?.name ?? 'unauthenticated', slot.command, result, slot.proxyNs, upstreamNs);
+      if (this.inFlight === 0) {
+        this.sendHeld();
+        this.releaseRetiring();
+      }
     }
     if (slot === this.replyHead) this.flushReplies();
   }
@@ -317,7 +514,7 @@ export class Session implements SlotOwner {
   private flushReplies(): void {
     let slot = this.replyHead;
     while (slot && slot.data) {
-      this.write(slot.data);
+      if (!slot.silent) this.write(slot.data);
       slot.data = null;
       slot = slot.next;
     }
@@ -371,7 +568,7 @@ export class Session implements SlotOwner {
     this.closeAfterReplies();
   }
 
-  private closeAfterReplies(): void {
+  closeAfterReplies(): void {
     this.closing = true;
     if (!this.replyHead) this.socket.end();
   }
@@ -391,6 +588,17 @@ export class Session implements SlotOwner {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;
+    // A pinned connection with requests in flight (a blocked BLPOP) is closed by the pool;
+    // one without is reset before another session may use it.
+    const connections = [this.pinned, this.retiring];
+    this.pinned = null;
+    this.retiring = null;
+    this.held = [];
+    for (const connection of connections) {
+      if (!connection) continue;
+      connection.removeAllListeners('close');
+      this.context.pool.pinned.release(connection);
+    }
     this.observer.clientDisconnected(this.listener);
     this.onClose(this);
   }
@@ -401,7 +609,7 @@ export class Session implements SlotOwner {
     const name = this.clientName?.toString('latin1') ?? '';
     return (
       `id=${this.id} addr=${this.remote} laddr=${this.socket.localAddress}:${this.socket.localPort} fd=-1 name=${name} ` +
-      `age=${age} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
+      `age=${age} idle=0 flags=N db=${this.state.db} sub=${this.state.subscriptions.channel.size} psub=${this.state.subscriptions.pattern.size} ssub=${this.state.subscriptions.shard.size} multi=${this.state.transaction ? this.state.transaction.queued.length : -1} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 ` +
       `obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=${this.userName} redir=-1 resp=${this.protocol}\n`
     );
   }

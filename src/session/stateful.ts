@@ -1,40 +1,83 @@
 /**
- * Commands that change the state of the connection they run on, or that hold it (blocking).
- * On a shared upstream connection they would leak state to other clients or stall them, so
- * until sessions get connections of their own these are rejected and never forwarded.
+ * Commands that change or hold the state of the connection they run on. On a shared upstream
+ * connection they would leak state to other clients or stall them, so the session runs them on
+ * an upstream connection pinned to it (or answers them itself); this module names the effect of
+ * each such command.
  */
 import type { CommandInfo } from '../commands/types.js';
 
-const STATEFUL = new Set([
-  'multi',
-  'watch',
-  'subscribe',
-  'psubscribe',
-  'ssubscribe',
-  'unsubscribe',
-  'punsubscribe',
-  'sunsubscribe',
-  'monitor',
-  'readonly',
-  'readwrite',
-  'wait',
-  'waitaof',
-  'client|tracking',
-  'client|caching',
-  'client|reply',
-  'client|no-evict',
-  'client|no-touch',
+export type StateEffect =
+  | 'multi'
+  | 'exec'
+  | 'discard'
+  | 'watch'
+  | 'unwatch'
+  | 'subscribe'
+  | 'unsubscribe'
+  | 'monitor'
+  | 'select'
+  | 'tracking'
+  | 'caching'
+  | 'readonly'
+  | 'no-touch'
+  | 'reply'
+  | 'no-evict'
+  | 'blocking';
+
+const EFFECTS = new Map<string, StateEffect>([
+  ['multi', 'multi'],
+  ['exec', 'exec'],
+  ['discard', 'discard'],
+  ['watch', 'watch'],
+  ['unwatch', 'unwatch'],
+  ['subscribe', 'subscribe'],
+  ['psubscribe', 'subscribe'],
+  ['ssubscribe', 'subscribe'],
+  ['unsubscribe', 'unsubscribe'],
+  ['punsubscribe', 'unsubscribe'],
+  ['sunsubscribe', 'unsubscribe'],
+  ['monitor', 'monitor'],
+  ['select', 'select'],
+  ['client|tracking', 'tracking'],
+  ['client|caching', 'caching'],
+  ['readonly', 'readonly'],
+  ['readwrite', 'readonly'],
+  ['client|no-touch', 'no-touch'],
+  ['client|reply', 'reply'],
+  ['client|no-evict', 'no-evict'],
+  // WAIT and WAITAOF block until replicas acknowledge; they must not hold a shared connection.
+  ['wait', 'blocking'],
+  ['waitaof', 'blocking'],
 ]);
 
+/** The kind of pub/sub subscription: channels, patterns or shard channels. */
+export type SubscriptionKind = 'channel' | 'pattern' | 'shard';
+
+const SUBSCRIPTION_KINDS = new Map<string, SubscriptionKind>([
+  ['subscribe', 'channel'],
+  ['unsubscribe', 'channel'],
+  ['psubscribe', 'pattern'],
+  ['punsubscribe', 'pattern'],
+  ['ssubscribe', 'shard'],
+  ['sunsubscribe', 'shard'],
+]);
+
+/** The kind of subscription that a (un)subscribe command manages. */
+export function subscriptionKind(command: CommandInfo): SubscriptionKind {
+  return SUBSCRIPTION_KINDS.get(command.name) ?? 'channel';
+}
+
 /**
- * True when `command` needs an upstream connection of its own. Commands with Redis's
- * `blocking` flag count, except XREAD and XREADGROUP, which block only with a BLOCK option.
+ * Returns what `command` does to connection state, or null for a command that neither changes
+ * nor holds it. Commands with Redis's `blocking` flag hold the connection, except XREAD and
+ * XREADGROUP, which block only with a BLOCK option.
  */
-export function needsOwnConnection(command: CommandInfo, args: readonly Buffer[]): boolean {
-  if (STATEFUL.has(command.name)) return true;
-  if (!command.flags.has('blocking')) return false;
-  if (command.name === 'xread' || command.name === 'xreadgroup') return hasBlockOption(args);
-  return true;
+export function stateEffect(command: CommandInfo, args: readonly Buffer[]): StateEffect | null {
+  const effect = EFFECTS.get(command.name);
+  if (effect) return effect;
+  if (!command.flags.has('blocking')) return null;
+  if (command.name === 'xread' || command.name === 'xreadgroup') return hasBlockOption(args) ? 'blocking' : null;
+  return 'blocking';
 }
 
 /**

@@ -22,10 +22,29 @@ export const EXEC_WITHOUT_MULTI = encodeError('ERR EXEC without MULTI');
 export const DISCARD_WITHOUT_MULTI = encodeError('ERR DISCARD without MULTI');
 export const MAX_CLIENTS = encodeError('ERR max number of clients reached');
 
-/** Reply for a command that needs an upstream connection of its own, which this version does not provide. */
-export function needsOwnConnectionText(name: string): Buffer {
+export const CACHING_WITHOUT_TRACKING = encodeError(
+  'ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled',
+);
+export const NO_SUCH_REDIRECT_CLIENT = encodeError('ERR The client ID you want redirect to does not exist');
+export const EXECABORT = encodeError('EXECABORT Transaction discarded because of previous errors.');
+export const EXECABORT_POLICY_CHANGED = encodeError(
+  'EXECABORT Transaction discarded because the ACL rules changed between the moment the transaction was accumulated and the EXEC call',
+);
+
+/** Redis's reply to a command that a RESP2 client in subscribed mode may not run. */
+export function notAllowedWhileSubscribed(name: string): Buffer {
+  return encodeError(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+}
+
+/** Reply for a command that respguard answers itself, inside MULTI, where it cannot be queued upstream. */
+export function notSupportedInMulti(name: string): Buffer {
+  return encodeError(`ERR '${name}' inside MULTI is not supported by respguard; run it outside the transaction`);
+}
+
+/** Reply when every connection that sessions may pin is in use. */
+export function noPinnedConnection(name: string, maxPinned: number): Buffer {
   return encodeError(
-    `ERR '${name}' is not supported by respguard yet: it needs an upstream connection of its own (transactions, pub/sub, blocking commands, SELECT of another database, tracking and MONITOR)`,
+    `ERR respguard has no upstream connection free for '${name}': all ${maxPinned} connections for transactions, pub/sub and blocking commands are in use (upstream.pool.maxPinned); try again later`,
   );
 }
 

@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import { ReplyFramer } from '../resp/reply-framer.js';
 import { encodeCommand, encodeError } from '../resp/encode.js';
 import { ReplySlot } from '../session/reply-slot.js';
-import { decodeResp2, flatPairsToMap } from './resp2-decode.js';
+import { decodeReply } from '../resp/reply-value.js';
 import { connectUpstream } from './socket.js';
 
 export type ConnectionState = 'connecting' | 'ready' | 'closed';
@@ -36,13 +36,25 @@ export interface ServerFacts {
   readonly version: string;
   readonly mode: string;
   readonly role: string;
+  /** The upstream's client id of this connection. */
+  readonly clientId: number;
+}
+
+/**
+ * Takes replies that answer no request of this connection: pub/sub messages, tracking
+ * invalidations and MONITOR lines on a connection pinned to one session.
+ */
+export interface UnsolicitedReceiver {
+  /** True when this whole reply is out of band; `push` tells a RESP3 push apart. */
+  isUnsolicited(bytes: Buffer, push: boolean): boolean;
+  unsolicited(bytes: Buffer): void;
 }
 
 /** Reply bytes sent to a client whose request was in flight when the connection broke. */
 export const CONNECTION_LOST_REPLY = encodeError('ERR upstream connection lost before the reply; the command may or may not have run');
 
 /**
- * Events: 'ready' (ServerFacts, or null for a RESP3 connection) once init succeeded; 'close' (reason: string) exactly once;
+ * Events: 'ready' (ServerFacts) once init succeeded; 'close' (reason: string) exactly once;
  * 'drain' when the socket's write buffer emptied after `send` returned false.
  */
 export class UpstreamConnection extends EventEmitter {
@@ -57,6 +69,9 @@ export class UpstreamConnection extends EventEmitter {
   private readonly framer: ReplyFramer;
   private corked = false;
   private closeReason = '';
+  facts: ServerFacts | null = null;
+  /** Set while the connection is pinned to a session that expects out-of-band replies. */
+  receiver: UnsolicitedReceiver | null = null;
 
   constructor(
     readonly options: ConnectionOptions,
@@ -78,7 +93,7 @@ export class UpstreamConnection extends EventEmitter {
   }
 
   /** HELLO <protocol> [AUTH user pass] SETNAME name: one round trip that authenticates and picks the protocol. */
-  private initCommand(): Buffer {
+  initCommand(): Buffer {
     const args: string[] = ['HELLO', String(this.options.protocol)];
     if (this.options.password !== undefined && this.options.password !== '') {
       args.push('AUTH', this.options.username ?? 'default', this.options.password);
@@ -120,6 +135,21 @@ export class UpstreamConnection extends EventEmitter {
     this.send(encodeCommand(args), new ReplySlot(owner));
   }
 
+  /**
+   * Returns the connection to the state of a new one, for reuse by another session: RESET
+   * (which also logs the connection out upstream), then the init HELLO again. `done` gets
+   * true when both succeeded.
+   */
+  resetForReuse(done: (ok: boolean) => void): void {
+    this.receiver = null;
+    let resetOk = false;
+    this.sendInternal(['RESET'], (bytes) => {
+      resetOk = bytes.toString('latin1') === '+RESET\r\n';
+    });
+    const owner = { slotFilled: (slot: ReplySlot) => done(resetOk && slot.data !== null && slot.data[0] !== 0x2d) };
+    this.send(this.initCommand(), new ReplySlot(owner));
+  }
+
   /** Send time (process.hrtime.bigint) of the oldest pending request, or 0n when nothing is pending. */
   oldestPendingSince(): bigint {
     return this.head ? this.head.sentAt : 0n;
@@ -135,7 +165,12 @@ export class UpstreamConnection extends EventEmitter {
     try {
       this.framer.feed(chunk);
       while ((reply = this.framer.next()) !== null) {
-        if (reply.push) {
+        const receiver = this.receiver;
+        if (receiver && receiver.isUnsolicited(reply.bytes, reply.push)) {
+          receiver.unsolicited(reply.bytes);
+          continue;
+        }
+        if (reply.push && !receiver) {
           // Shared connections never subscribe or track, so a push here is unexpected: drop it.
           this.logger.debug({ bytes: reply.bytes.length }, 'dropped an unexpected push message from the upstream');
           continue;
@@ -159,6 +194,17 @@ export class UpstreamConnection extends EventEmitter {
       this.destroy('the upstream sent a reply nobody asked for');
       return;
     }
+    if (slot.repliesLeft > 1) {
+      // A request answered by several replies (SUBSCRIBE a b c): join them into one.
+      slot.repliesLeft -= 1;
+      slot.parts.push(bytes);
+      return;
+    }
+    if (slot.parts.length > 0) {
+      slot.parts.push(bytes);
+      bytes = Buffer.concat(slot.parts);
+      slot.parts = [];
+    }
     this.head = slot.upstreamNext;
     if (!this.head) this.tail = null;
     slot.upstreamNext = null;
@@ -172,21 +218,14 @@ export class UpstreamConnection extends EventEmitter {
       this.destroy(`the upstream rejected respguard's credentials or HELLO: ${message}`);
       return;
     }
-    // Only the RESP2 reply is read: redis-parser decodes it, and both replies carry the same facts.
-    let facts: ServerFacts | null = null;
-    if (this.options.protocol === 2) {
-      try {
-        const fields = flatPairsToMap(decodeResp2(bytes));
-        facts = {
-          version: String(fields.get('version') ?? 'unknown'),
-          mode: String(fields.get('mode') ?? 'standalone'),
-          role: String(fields.get('role') ?? 'master'),
-        };
-      } catch (error) {
-        this.destroy(`invalid HELLO reply from the upstream: ${(error as Error).message}`);
-        return;
-      }
+    let facts: ServerFacts;
+    try {
+      facts = factsFromHello(decodeReply(bytes));
+    } catch (error) {
+      this.destroy(`invalid HELLO reply from the upstream: ${(error as Error).message}`);
+      return;
     }
+    this.facts = facts;
     this.state = 'ready';
     this.emit('ready', facts);
   }
@@ -216,4 +255,26 @@ export class UpstreamConnection extends EventEmitter {
 
 function uncork(connection: UpstreamConnection): void {
   connection.uncork();
+}
+
+/** Reads HELLO's reply: a RESP3 map, or a flat key-value array in RESP2. */
+function factsFromHello(value: unknown): ServerFacts {
+  const fields = new Map<string, unknown>();
+  if (value instanceof Map) {
+    for (const [key, item] of value) fields.set(String(key), item);
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i + 1 < value.length; i += 2) fields.set(String(value[i]), value[i + 1]);
+  } else {
+    throw new Error('expected a map');
+  }
+  const text = (key: string, fallback: string): string => {
+    const item = fields.get(key);
+    return item === undefined || item === null ? fallback : Buffer.isBuffer(item) ? item.toString() : String(item);
+  };
+  return {
+    version: text('version', 'unknown'),
+    mode: text('mode', 'standalone'),
+    role: text('role', 'master'),
+    clientId: Number(fields.get('id') ?? 0),
+  };
 }

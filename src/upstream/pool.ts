@@ -11,7 +11,8 @@
 import { EventEmitter } from 'node:events';
 import type { UpstreamConfig, LimitsConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
-import { UpstreamConnection, type ServerFacts } from './connection.js';
+import { UpstreamConnection, type ConnectionOptions, type ServerFacts } from './connection.js';
+import { PinnedPool } from './pinned-pool.js';
 
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 5000;
@@ -40,6 +41,8 @@ export class UpstreamPool extends EventEmitter {
   private reconnects = 0;
   lastError = '';
   facts: ServerFacts | null = null;
+  /** Connections of their own for sessions with connection state. */
+  readonly pinned: PinnedPool;
 
   constructor(
     private readonly config: UpstreamConfig,
@@ -50,6 +53,21 @@ export class UpstreamPool extends EventEmitter {
     const group = (): Member[] =>
       Array.from({ length: config.pool.size }, () => ({ connection: null, failures: 0, timer: null }));
     this.groups = { 2: group(), 3: group() };
+    this.pinned = new PinnedPool((protocol, name) => this.connectionOptions(protocol, name), config.pool.maxPinned, logger);
+  }
+
+  private connectionOptions(protocol: 2 | 3, clientName: string): ConnectionOptions {
+    return {
+      host: this.config.host,
+      port: this.config.port,
+      username: this.config.username,
+      password: this.config.password,
+      protocol,
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      maxReplyDepth: this.limits.maxReplyDepth,
+      maxBulkLength: this.limits.maxBulkLength,
+      clientName,
+    };
   }
 
   private stallTimer: NodeJS.Timeout | null = null;
@@ -83,29 +101,16 @@ export class UpstreamPool extends EventEmitter {
   private open(member: Member, protocol: 2 | 3, index: number): void {
     member.timer = null;
     if (this.closed) return;
-    const connection = new UpstreamConnection(
-      {
-        host: this.config.host,
-        port: this.config.port,
-        username: this.config.username,
-        password: this.config.password,
-        protocol,
-        connectTimeoutMs: this.config.connectTimeoutMs,
-        maxReplyDepth: this.limits.maxReplyDepth,
-        maxBulkLength: this.limits.maxBulkLength,
-        clientName: `respguard-pool-resp${protocol}-${index}`,
-      },
-      this.logger,
-    );
+    const connection = new UpstreamConnection(this.connectionOptions(protocol, `respguard-pool-resp${protocol}-${index}`), this.logger);
     member.connection = connection;
-    connection.once('ready', (facts: ServerFacts | null) => {
+    connection.once('ready', (facts: ServerFacts) => {
       const othersReady = this.groups[protocol].some((m) => m !== member && m.connection?.state === 'ready');
-      const fields = { upstream: this.address, protocol, index, version: facts?.version };
+      const fields = { upstream: this.address, protocol, index, version: facts.version };
       if (member.failures > 0) this.logger.info(fields, 'upstream connection restored');
       else if (!othersReady) this.logger.info(fields, 'upstream connected');
       else this.logger.debug(fields, 'upstream connection ready');
       member.failures = 0;
-      if (facts) this.facts = facts;
+      this.facts = facts;
       this.emit('ready', facts);
       if (protocol === 2 && !othersReady) this.emit('first-ready', connection);
     });
@@ -174,6 +179,7 @@ export class UpstreamPool extends EventEmitter {
   close(): void {
     this.closed = true;
     if (this.stallTimer) clearInterval(this.stallTimer);
+    this.pinned.close();
     for (const protocol of [2, 3] as const) {
       for (const member of this.groups[protocol]) {
         if (member.timer) clearTimeout(member.timer);

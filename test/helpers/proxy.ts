@@ -17,6 +17,8 @@ export interface TestProxy {
   readonly port: number;
   readonly server: RunningServer;
   readonly logs: LogCapture;
+  /** Reloads the running proxy with new users, as SIGHUP with an edited file would. */
+  reloadUsers(users: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export interface TestProxyOptions {
   /** YAML lines appended at the top level (limits:, blockCommands:, ...). */
   extraYaml?: string;
   poolSize?: number;
+  maxPinned?: number;
 }
 
 export function captureLogs(): { capture: LogCapture; stream: { write(line: string): void } } {
@@ -44,18 +47,22 @@ export function captureLogs(): { capture: LogCapture; stream: { write(line: stri
 
 /** Starts respguard on a free port in front of `upstream`; the upstream's password comes from its RedisServer. */
 export async function startProxy(upstream: RedisServer, options: TestProxyOptions): Promise<TestProxy> {
-  const users = Object.entries(options.users)
-    .map(([name, acl]) => `  ${name}:\n    acl: ${JSON.stringify(acl)}\n`)
-    .join('');
   const port = await freePort();
-  const yaml =
-    `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
-    `upstream:\n  host: 127.0.0.1\n  port: ${upstream.port}\n` +
-    (upstream.password ? `  password: \${UPSTREAM_PASSWORD}\n` : '') +
-    `  pool:\n    size: ${options.poolSize ?? 2}\n` +
-    `users:\n${users}` +
-    (options.extraYaml ?? '');
-  const config = parseConfig(yaml, 'test.yaml', { UPSTREAM_PASSWORD: upstream.password ?? '' });
+  const configFor = (userRules: Record<string, string>) => {
+    const users = Object.entries(userRules)
+      .map(([name, acl]) => `  ${name}:\n    acl: ${JSON.stringify(acl)}\n`)
+      .join('');
+    const yaml =
+      `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
+      `upstream:\n  host: 127.0.0.1\n  port: ${upstream.port}\n` +
+      (upstream.password ? `  password: \${UPSTREAM_PASSWORD}\n` : '') +
+      `  pool:\n    size: ${options.poolSize ?? 2}\n` +
+      (options.maxPinned === undefined ? '' : `    maxPinned: ${options.maxPinned}\n`) +
+      `users:\n${users}` +
+      (options.extraYaml ?? '');
+    return parseConfig(yaml, 'test.yaml', { UPSTREAM_PASSWORD: upstream.password ?? '' });
+  };
+  const config = configFor(options.users);
   const { capture, stream } = captureLogs();
   const logger = createLogger('debug', stream);
   const server = await startServer(config, { logger });
@@ -64,6 +71,7 @@ export async function startProxy(upstream: RedisServer, options: TestProxyOption
     port,
     server,
     logs: capture,
+    reloadUsers: (users) => server.reload(configFor(users)),
     stop: () => server.close(2000),
   };
 }

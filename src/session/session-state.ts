@@ -1,0 +1,56 @@
+/**
+ * The connection state that one client session has set up, as respguard tracks it: what makes
+ * the session need an upstream connection of its own, and what a reply must be matched against
+ * (subscriptions per kind). The tracked state is the client's view; the pinned upstream
+ * connection carries the real one, and the two change together because every command that
+ * changes state runs on that connection.
+ */
+import type { CommandInfo } from '../commands/types.js';
+import type { SubscriptionKind } from './stateful.js';
+
+/** A transaction between MULTI and EXEC. */
+export interface Transaction {
+  /** A queued command was rejected (denied, blocked, unknown): EXEC must abort. */
+  dirty: boolean;
+  /** Queued commands, checked again at EXEC when the policy changed in between. */
+  readonly queued: { readonly command: CommandInfo; readonly args: readonly Buffer[] }[];
+}
+
+export class SessionState {
+  transaction: Transaction | null = null;
+  watching = false;
+  readonly subscriptions: Record<SubscriptionKind, Set<string>> = {
+    channel: new Set(),
+    pattern: new Set(),
+    shard: new Set(),
+  };
+  db = 0;
+  tracking = false;
+  monitor = false;
+  readOnly = false;
+  noTouch = false;
+  noEvict = false;
+  /** Blocking commands sent and not yet answered. */
+  blocking = 0;
+  /** CLIENT REPLY: 'off' drops every reply, 'skip' drops the next one. */
+  replyMode: 'on' | 'off' | 'skip' = 'on';
+
+  get subscribed(): boolean {
+    return this.subscriptions.channel.size + this.subscriptions.pattern.size + this.subscriptions.shard.size > 0;
+  }
+
+  /** True while the session needs its own upstream connection. */
+  needsPin(): boolean {
+    return (
+      this.transaction !== null ||
+      this.watching ||
+      this.subscribed ||
+      this.db !== 0 ||
+      this.tracking ||
+      this.monitor ||
+      this.readOnly ||
+      this.noTouch ||
+      this.blocking > 0
+    );
+  }
+}

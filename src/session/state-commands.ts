@@ -1,0 +1,286 @@
+/**
+ * Commands that change or hold connection state, run for one session: they pin an upstream
+ * connection to the session, run there, and update the state that decides when the connection
+ * is given back; or, where the state is the session's own (CLIENT REPLY, CLIENT NO-EVICT) or
+ * empty (UNWATCH without WATCH), respguard answers them itself. Nothing here runs on a shared
+ * connection.
+ */
+import type { CommandInfo } from '../commands/types.js';
+import { OK, encodeCommand, encodeError } from '../resp/encode.js';
+import type { Session } from './session.js';
+import { unsubscribeReplies } from './pubsub.js';
+import { subscriptionKind, type StateEffect } from './stateful.js';
+import * as texts from './texts.js';
+
+const SYNTAX_ERROR = encodeError('ERR syntax error');
+
+/**
+ * Runs a state command; returns false when the command needs nothing special and takes the
+ * normal path (forwarded on the pinned connection if there is one, else on a shared one).
+ */
+export function runStateCommand(session: Session, effect: StateEffect, command: CommandInfo, args: readonly Buffer[], raw: Buffer | null): boolean {
+  const request = raw ?? encodeCommand(args);
+  switch (effect) {
+    case 'multi':
+    case 'watch':
+      return pinAndForward(session, command, request, () => {
+        if (effect === 'multi') {
+          session.state.transaction = { dirty: false, queued: [] };
+          session.transactionPolicy = session.context.policy;
+        }
+        else session.state.watching = true;
+      });
+    case 'exec':
+      return exec(session, command, request);
+    case 'discard':
+    case 'unwatch':
+      return endTransaction(session, effect, command, request);
+    case 'subscribe':
+      return subscribe(session, command, args, request);
+    case 'unsubscribe':
+      return unsubscribe(session, command, args, request);
+    case 'monitor':
+      return pinAndForward(session, command, request, () => {
+        session.state.monitor = true;
+      });
+    case 'select':
+      return select(session, command, args, request);
+    case 'tracking':
+      return tracking(session, command, args);
+    case 'caching':
+      if (!session.state.tracking) session.reject(texts.CACHING_WITHOUT_TRACKING, command.name, 'rejected');
+      else session.forward(command.name, request);
+      return true;
+    case 'readonly':
+      return toggle(session, command, request, command.name === 'readonly', (on) => {
+        session.state.readOnly = on;
+      });
+    case 'no-touch':
+      return onOff(session, command, args, request, (on) => {
+        session.state.noTouch = on;
+      });
+    case 'no-evict':
+      return clientFlag(session, command, args, (on) => {
+        session.state.noEvict = on;
+      });
+    case 'reply':
+      return clientReply(session, command, args);
+    case 'blocking':
+      return blocking(session, command, request);
+  }
+}
+
+/** Pins a connection, applies the state change and forwards the command there. */
+function pinAndForward(session: Session, command: CommandInfo, request: Buffer, apply: () => void): boolean {
+  if (!session.pin(command.name)) return true;
+  apply();
+  session.forward(command.name, request);
+  return true;
+}
+
+function exec(session: Session, command: CommandInfo, request: Buffer): boolean {
+  const transaction = session.state.transaction;
+  if (!transaction) {
+    if (!session.pinned) {
+      session.reject(texts.EXEC_WITHOUT_MULTI, command.name, 'rejected');
+      return true;
+    }
+    session.state.watching = false;
+    session.forward(command.name, request);
+    session.unpinIfClear();
+    return true;
+  }
+  session.state.transaction = null;
+  session.state.watching = false;
+  let abort: Buffer | null = transaction.dirty ? texts.EXECABORT : null;
+  if (!abort && session.policyChangedSinceQueued(transaction)) abort = texts.EXECABORT_POLICY_CHANGED;
+  if (abort) {
+    // The upstream queued only the accepted commands: discard them there, and tell the client why.
+    const slot = session.forward(command.name, encodeCommand(['DISCARD']));
+    if (slot) slot.rewrite = abort;
+  } else {
+    session.forward(command.name, request);
+  }
+  session.unpinIfClear();
+  return true;
+}
+
+function endTransaction(session: Session, effect: 'discard' | 'unwatch', command: CommandInfo, request: Buffer): boolean {
+  if (!session.pinned) {
+    if (effect === 'discard') session.reject(texts.DISCARD_WITHOUT_MULTI, command.name, 'rejected');
+    else session.reply(OK);
+    return true;
+  }
+  if (effect === 'discard') session.state.transaction = null;
+  session.state.watching = false;
+  session.forward(command.name, request);
+  session.unpinIfClear();
+  return true;
+}
+
+function subscribe(session: Session, command: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
+  if (!session.pin(command.name)) return true;
+  const subscriptions = session.state.subscriptions[subscriptionKind(command)];
+  for (let i = 1; i < args.length; i++) subscriptions.add(args[i]!.toString('latin1'));
+  session.forward(command.name, request, args.length - 1);
+  return true;
+}
+
+function unsubscribe(session: Session, command: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
+  const subscriptions = session.state.subscriptions[subscriptionKind(command)];
+  if (!session.pinned) {
+    session.reply(unsubscribeReplies(command.name, args.slice(1), session.protocol));
+    session.commandDone(command.name, 'allowed');
+    return true;
+  }
+  // Redis answers once per named channel, or once per current subscription (at least once) without names.
+  const replies = args.length > 1 ? args.length - 1 : Math.max(1, subscriptions.size);
+  if (args.length > 1) for (let i = 1; i < args.length; i++) subscriptions.delete(args[i]!.toString('latin1'));
+  else subscriptions.clear();
+  session.forward(command.name, request, replies);
+  session.unpinIfClear();
+  return true;
+}
+
+function select(session: Session, command: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
+  const text = args[1]!.toString('latin1');
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    session.reject(texts.NOT_INTEGER, command.name, 'rejected');
+    return true;
+  }
+  const index = Number(text);
+  if (index < 0 || index >= 2 ** 31) {
+    session.reject(texts.DB_OUT_OF_RANGE, command.name, 'rejected');
+    return true;
+  }
+  if (index === 0 && !session.pinned) {
+    session.reply(OK);
+    session.commandDone(command.name, 'allowed');
+    return true;
+  }
+  if (!session.pin(command.name)) return true;
+  const slot = session.forward(command.name, request);
+  if (slot) {
+    slot.onReply = (reply) => {
+      if (reply[0] === 0x2b /* '+' */) session.state.db = index;
+      session.unpinIfClear();
+    };
+  }
+  // Until the reply says otherwise, the session counts as on the new database, so it stays pinned.
+  if (index !== 0) session.state.db = index;
+  return true;
+}
+
+/**
+ * CLIENT TRACKING ON|OFF [REDIRECT id] ...: the redirect target is a respguard client id, which
+ * becomes the upstream id of that client's pinned connection (it must be subscribed to receive
+ * invalidations, so it has one).
+ */
+function tracking(session: Session, command: CommandInfo, args: readonly Buffer[]): boolean {
+  const mode = args[2]!.toString('latin1').toLowerCase();
+  if (mode !== 'on' && mode !== 'off') {
+    session.reject(SYNTAX_ERROR, command.name, 'rejected');
+    return true;
+  }
+  if (mode === 'off' && !session.pinned) {
+    session.reply(OK);
+    session.commandDone(command.name, 'allowed');
+    return true;
+  }
+  const rewritten = [...args];
+  for (let i = 3; i < args.length; i++) {
+    if (args[i]!.toString('latin1').toLowerCase() !== 'redirect' || i + 1 >= args.length) continue;
+    const target = session.context.sessions.get(Number(args[i + 1]!.toString('latin1')));
+    const upstreamId = target?.pinned?.facts?.clientId;
+    if (!upstreamId) {
+      session.reject(texts.NO_SUCH_REDIRECT_CLIENT, command.name, 'rejected');
+      return true;
+    }
+    rewritten[i + 1] = Buffer.from(String(upstreamId));
+  }
+  if (!session.pin(command.name)) return true;
+  if (mode === 'on') session.state.tracking = true;
+  const slot = session.forward(command.name, encodeCommand(rewritten));
+  if (slot) {
+    slot.onReply = (reply) => {
+      const ok = reply[0] === 0x2b;
+      if (mode === 'on' && !ok) session.state.tracking = false;
+      if (mode === 'off' && ok) session.state.tracking = false;
+      session.unpinIfClear();
+    };
+  }
+  return true;
+}
+
+/** READONLY pins and sets the flag; READWRITE clears it, and without a pinned connection has nothing to clear. */
+function toggle(session: Session, command: CommandInfo, request: Buffer, on: boolean, apply: (on: boolean) => void): boolean {
+  if (!on && !session.pinned) return false;
+  if (!session.pin(command.name)) return true;
+  apply(on);
+  session.forward(command.name, request);
+  session.unpinIfClear();
+  return true;
+}
+
+/** CLIENT NO-TOUCH ON|OFF: ON pins; OFF without a pinned connection changes nothing upstream. */
+function onOff(session: Session, command: CommandInfo, args: readonly Buffer[], request: Buffer, apply: (on: boolean) => void): boolean {
+  const value = args[2]!.toString('latin1').toLowerCase();
+  if (value !== 'on' && value !== 'off') {
+    session.reject(SYNTAX_ERROR, command.name, 'rejected');
+    return true;
+  }
+  if (value === 'off' && !session.pinned) {
+    session.reply(OK);
+    session.commandDone(command.name, 'allowed');
+    return true;
+  }
+  return toggle(session, command, request, value === 'on', apply);
+}
+
+/** CLIENT NO-EVICT ON|OFF: kept per session, because eviction of respguard's own connections is not the client's. */
+function clientFlag(session: Session, command: CommandInfo, args: readonly Buffer[], apply: (on: boolean) => void): boolean {
+  const value = args[2]!.toString('latin1').toLowerCase();
+  if (value !== 'on' && value !== 'off') {
+    session.reject(SYNTAX_ERROR, command.name, 'rejected');
+    return true;
+  }
+  apply(value === 'on');
+  session.reply(OK);
+  session.commandDone(command.name, 'allowed');
+  return true;
+}
+
+/** CLIENT REPLY ON|OFF|SKIP, kept per session: replies are dropped by respguard, never by the upstream. */
+function clientReply(session: Session, command: CommandInfo, args: readonly Buffer[]): boolean {
+  const mode = args[2]!.toString('latin1').toLowerCase();
+  if (mode === 'on') {
+    session.state.replyMode = 'on';
+    session.reply(OK);
+  } else if (mode === 'off' || mode === 'skip') {
+    // Like Redis, OFF and SKIP themselves get no reply.
+    session.state.replyMode = mode;
+  } else {
+    session.reject(SYNTAX_ERROR, command.name, 'rejected');
+    return true;
+  }
+  session.commandDone(command.name, 'allowed');
+  return true;
+}
+
+/** A blocking command holds a pinned connection until its reply, so it never stalls a shared one. */
+function blocking(session: Session, command: CommandInfo, request: Buffer): boolean {
+  if (!session.pin(command.name)) return true;
+  session.state.blocking += 1;
+  const slot = session.forward(command.name, request);
+  if (!slot) {
+    session.state.blocking -= 1;
+    session.unpinIfClear();
+    return true;
+  }
+  slot.onReply = () => {
+    session.state.blocking -= 1;
+    session.unpinIfClear();
+  };
+  return true;
+}
+
