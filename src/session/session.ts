@@ -29,7 +29,7 @@ import { ReplySlot, type SlotOwner } from './reply-slot.js';
 import { isConfirmation, isMessage, isMonitorLine, confirmationCount } from './pubsub.js';
 import { SessionState, type Transaction } from './session-state.js';
 import { runStateCommand } from './state-commands.js';
-import { stateEffect } from './stateful.js';
+import { stateEffect, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
 
 /** State shared by every session; the server swaps `table` and `policy` as whole objects. */
@@ -51,6 +51,13 @@ const ALLOWED_WHILE_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe
 
 /** Commands that run at once inside MULTI instead of being queued, as in Redis. */
 const IMMEDIATE_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
+/**
+ * State commands that may be queued in a transaction: blocking commands do not block inside
+ * MULTI. Others (SELECT, SUBSCRIBE, CLIENT TRACKING, ...) would change state at EXEC, behind
+ * respguard's back, so they abort the transaction instead.
+ */
+const QUEUEABLE_EFFECTS = new Set<StateEffect>(['blocking']);
 
 /** A request waiting for the session's requests on another upstream connection to be answered. */
 interface HeldRequest {
@@ -290,10 +297,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /**
    * Queues a command of a transaction on the pinned connection. Commands that respguard answers
-   * itself cannot be queued upstream, so they abort the transaction instead of running early.
+   * itself, or whose state it tracks, cannot be queued upstream, so they abort the transaction.
    */
   private queueInTransaction(info: CommandInfo, args: readonly Buffer[], raw: Buffer | null): void {
-    if (localHandler(info)) {
+    const effect = stateEffect(info, args);
+    if (localHandler(info) || (effect !== null && !QUEUEABLE_EFFECTS.has(effect))) {
       this.reject(texts.notSupportedInMulti(info.name), info.name, 'rejected');
       return;
     }
