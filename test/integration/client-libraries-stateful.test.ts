@@ -63,7 +63,8 @@ describe('ioredis state', () => {
       try {
         const results = await client.multi().set(`app:io${protocol}:tx`, '1').incr(`app:io${protocol}:tx`).get(`app:io${protocol}:tx`).exec();
         expect(results).toEqual([[null, 'OK'], [null, 2], [null, '2']]);
-        const pipelined = await client.pipeline().multi().incr(`app:io${protocol}:tx`).exec().get(`app:io${protocol}:tx`).exec();
+        const key = `app:io${protocol}:tx`;
+        const pipelined = await client.pipeline([['multi'], ['incr', key], ['exec'], ['get', key]]).exec();
         expect(pipelined?.[3]).toEqual([null, '3']);
         await expect(client.multi().set('other:key', '1').exec()).rejects.toThrow('EXECABORT');
       } finally {
