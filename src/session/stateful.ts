@@ -46,6 +46,8 @@ const EFFECTS = new Map<string, StateEffect>([
   ['client|reply', 'reply'],
   ['client|no-evict', 'no-evict'],
   // WAIT and WAITAOF block until replicas acknowledge; they must not hold a shared connection.
+  // NOTE: on the pinned connection they wait for that connection's own writes, so a client
+  // whose writes went through a shared connection gets the replica count without waiting.
   ['wait', 'blocking'],
   ['waitaof', 'blocking'],
 ]);
