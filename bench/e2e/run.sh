@@ -49,10 +49,11 @@ sleep 0.5
 run() {
   local target=$1 port=$2 pipeline=$3
   redis-benchmark -h 127.0.0.1 -p "$port" --user "$4" -a "$5" -t set,get -n "$requests" -c 50 -d 64 -P "$pipeline" --csv 2>/dev/null |
-    awk -F'","' -v t="$target" -v p="$pipeline" 'NR > 1 { gsub(/"/, ""); print t, p, $1, $2, $5, $7 }'
+    awk -F, -v t="$target" -v p="$pipeline" 'NR > 1 { gsub(/"/, ""); print t, p, $1, $2, $5, $7 }'
 }
 
 results=$work/results.txt
+: >"$results"
 for round in $(seq "$rounds"); do
   for pipeline in 1 16; do
     run direct "$redis_port" "$pipeline" default bench-upstream >>"$results"
@@ -64,6 +65,7 @@ done
 proxy_cpu=$(awk '{ print ($14 + $15) / 100 }' "/proc/$proxy_pid/stat")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); node $(node --version); $(redis-server --version | cut -d' ' -f3)"
 echo "command: bash bench/e2e/run.sh $rounds $requests (50 clients, 64-byte values)"
+cat "$results" >&2
 node - "$results" <<'JS'
 const fs = require('node:fs');
 const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((line) => line.split(' '));
@@ -80,7 +82,7 @@ console.log('|---|---|---|---|---|---|');
 for (const [key, g] of groups) {
   const d = g.direct, r = g.respguard;
   const dr = median(d.map((x) => x.rps)), rr = median(r.map((x) => x.rps));
-  console.log(`| ${key} | ${dr.toFixed(0)} | ${rr.toFixed(0)} | ${(rr / dr).toFixed(2)} | ${median(d.map((x) => x.p50))}/${median(d.map((x) => x.p99))} | ${median(r.map((x) => x.p50))}/${median(r.map((x) => x.p99))} |`);
+  console.log(`| ${key} | ${dr.toFixed(0)} | ${rr.toFixed(0)} | ${(rr / dr).toFixed(2)} | ${median(d.map((x) => x.p50)).toFixed(3)}/${median(d.map((x) => x.p99)).toFixed(3)} | ${median(r.map((x) => x.p50)).toFixed(3)}/${median(r.map((x) => x.p99)).toFixed(3)} |`);
 }
 JS
 echo "respguard CPU seconds over the whole run: $proxy_cpu"

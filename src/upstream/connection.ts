@@ -67,7 +67,10 @@ export class UpstreamConnection extends EventEmitter {
   private initRepliesLeft = 1;
   private readonly socket: net.Socket;
   private readonly framer: ReplyFramer;
-  private corked = false;
+  /** Requests written since the last flush, sent together at the end of the event loop turn. */
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  private flushScheduled = false;
   private closeReason = '';
   facts: ServerFacts | null = null;
   /** Set while the connection is pinned to a session that expects out-of-band replies. */
@@ -102,14 +105,11 @@ export class UpstreamConnection extends EventEmitter {
     return encodeCommand(args);
   }
 
-  /** True when the socket's write buffer is over its high-water mark. */
-  get needsDrain(): boolean {
-    return this.socket.writableNeedDrain;
-  }
-
   /**
-   * Writes one request and queues its slot. Writes within one tick are batched into one
-   * syscall with cork/uncork. Returns false when the caller should wait for 'drain'.
+   * Queues one request and its slot. Requests from every client read in the same event loop
+   * turn go out together in one write (setImmediate runs after all the I/O callbacks of the
+   * turn), which cuts write syscalls on both sides. Returns false when the caller should wait
+   * for 'drain'.
    */
   send(request: Buffer, slot: ReplySlot): boolean {
     if (this.state === 'closed') {
@@ -121,12 +121,32 @@ export class UpstreamConnection extends EventEmitter {
     else this.head = slot;
     this.tail = slot;
     this.pendingCount += 1;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncork, this);
+    this.batch.push(request);
+    this.batchBytes += request.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(flushBatch, this);
     }
-    return this.socket.write(request);
+    return this.batchBytes + this.socket.writableLength < this.socket.writableHighWaterMark * 64;
+  }
+
+  /** Writes the batch: small batches as one copied buffer, large ones as a writev of the parts. */
+  flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    if (batch.length === 0 || this.state === 'closed') return;
+    this.batch = [];
+    const bytes = this.batchBytes;
+    this.batchBytes = 0;
+    if (batch.length === 1) {
+      this.socket.write(batch[0]!);
+    } else if (bytes <= BATCH_COPY_LIMIT) {
+      this.socket.write(Buffer.concat(batch, bytes));
+    } else {
+      this.socket.cork();
+      for (const request of batch) this.socket.write(request);
+      this.socket.uncork();
+    }
   }
 
   /** Sends a request whose reply respguard reads itself, such as COMMAND; `callback` gets the reply bytes or an error reply. */
@@ -153,11 +173,6 @@ export class UpstreamConnection extends EventEmitter {
   /** Send time (process.hrtime.bigint) of the oldest pending request, or 0n when nothing is pending. */
   oldestPendingSince(): bigint {
     return this.head ? this.head.sentAt : 0n;
-  }
-
-  uncork(): void {
-    this.corked = false;
-    this.socket.uncork();
   }
 
   private onData(chunk: Buffer): void {
@@ -253,9 +268,12 @@ export class UpstreamConnection extends EventEmitter {
   }
 }
 
-function uncork(connection: UpstreamConnection): void {
-  connection.uncork();
+function flushBatch(connection: UpstreamConnection): void {
+  connection.flush();
 }
+
+/** Batches up to this size are copied into one buffer; larger ones are written part by part. */
+const BATCH_COPY_LIMIT = 64 * 1024;
 
 /** Reads HELLO's reply: a RESP3 map, or a flat key-value array in RESP2. */
 function factsFromHello(value: unknown): ServerFacts {
