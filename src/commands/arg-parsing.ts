@@ -89,6 +89,25 @@ export function parseKeyCount(arg: Buffer): number | undefined {
   return Number(BigInt.asIntN(32, value));
 }
 
+/**
+ * Tests whether Redis's string2ll accepts the whole argument, as getLongLongFromObject and
+ * getLongFromObject do for option values such as SORT's LIMIT: a decimal integer in the signed
+ * 64-bit range, without `+`, blanks, leading zeros or trailing bytes, and not `-0`.
+ */
+export function isStrictInteger(arg: Buffer): boolean {
+  if (arg.length === 0 || arg.length >= MAX_INTEGER_BYTES) return false;
+  if (arg.length === 1 && arg[0] === 0x30) return true;
+  const negative = arg[0] === 0x2d;
+  const start = negative ? 1 : 0;
+  if (start >= arg.length || arg[start]! < 0x31 || arg[start]! > 0x39) return false;
+  for (let i = start + 1; i < arg.length; i++) {
+    if (!isDigit(arg[i]!)) return false;
+  }
+  if (arg.length - start <= EXACT_DIGITS) return true;
+  const value = BigInt(arg.toString('latin1'));
+  return value >= INT64_MIN && value <= INT64_MAX;
+}
+
 function isDigit(byte: number): boolean {
   return byte >= 0x30 && byte <= 0x39;
 }
