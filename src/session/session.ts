@@ -31,6 +31,7 @@ import { SessionState, type Transaction } from './session-state.js';
 import { runStateCommand } from './state-commands.js';
 import { stateEffect, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
+import { joinAdjacent } from '../util/buffers.js';
 
 /** State shared by every session; the server swaps `table` and `policy` as whole objects. */
 export interface ProxyContext {
@@ -99,6 +100,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private closing = false;
   private closed = false;
   private corked = false;
+  /** Reply bytes not yet handed to the socket, joined while they are adjacent. */
+  private outgoing: Buffer | null = null;
   private pausedFor = 0;
   /** Start of the command being executed (process.hrtime.bigint), for the time respguard adds. */
   private commandStart = 0n;
@@ -529,30 +532,49 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.replyHead = slot;
     if (!slot) {
       this.replyTail = null;
-      if (this.closing) this.socket.end();
+      if (this.closing) this.endSocket();
     }
   }
 
+  /**
+   * Queues reply bytes for the client. Replies that are adjacent views of one upstream chunk are
+   * joined without a copy, and everything written in one tick goes out corked, in one writev.
+   */
   private write(data: Buffer): void {
     if (this.closed) return;
+    this.observer.bytes('out', data.length);
+    const pending = this.outgoing;
+    if (pending) {
+      const joined = joinAdjacent(pending, data);
+      if (joined) {
+        this.outgoing = joined;
+        return;
+      }
+      this.writeToSocket(pending);
+    }
+    this.outgoing = data;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(uncorkSession, this);
     }
-    this.observer.bytes('out', data.length);
-    if (!this.socket.write(data)) {
-      if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
-        this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);
-        this.destroy();
-        return;
-      }
-      this.pause();
+  }
+
+  private writeToSocket(data: Buffer): void {
+    if (this.socket.write(data)) return;
+    if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
+      this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);
+      this.destroy();
+      return;
     }
+    this.pause();
   }
 
   uncork(): void {
     this.corked = false;
+    const pending = this.outgoing;
+    this.outgoing = null;
+    if (pending && !this.closed) this.writeToSocket(pending);
     this.socket.uncork();
   }
 
@@ -578,7 +600,15 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   closeAfterReplies(): void {
     this.closing = true;
-    if (!this.replyHead) this.socket.end();
+    if (!this.replyHead) this.endSocket();
+  }
+
+  /** Ends the connection after the replies already queued, including those not yet handed to the socket. */
+  private endSocket(): void {
+    const pending = this.outgoing;
+    this.outgoing = null;
+    if (pending && !this.closed) this.socket.write(pending);
+    this.socket.end();
   }
 
   /** Graceful stop: reads no more requests, and closes once every reply already owed is written. */

@@ -15,6 +15,7 @@ import { encodeCommand, encodeError } from '../resp/encode.js';
 import { ReplySlot } from '../session/reply-slot.js';
 import { decodeReply } from '../resp/reply-value.js';
 import { connectUpstream } from './socket.js';
+import { joinAdjacent } from '../util/buffers.js';
 
 export type ConnectionState = 'connecting' | 'ready' | 'closed';
 
@@ -121,7 +122,10 @@ export class UpstreamConnection extends EventEmitter {
     else this.head = slot;
     this.tail = slot;
     this.pendingCount += 1;
-    this.batch.push(request);
+    const last = this.batch.length > 0 ? this.batch[this.batch.length - 1]! : null;
+    const joined = last ? joinAdjacent(last, request) : null;
+    if (joined) this.batch[this.batch.length - 1] = joined;
+    else this.batch.push(request);
     this.batchBytes += request.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
