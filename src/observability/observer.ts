@@ -28,6 +28,14 @@ export interface ProxyObserver {
    * time respguard added, `upstreamNs` the upstream round trip (0 for local replies).
    */
   commandDone(user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number): void;
+  /**
+   * True while the per-command audit stream records some user's commands. Sessions read it
+   * after each commandDone and call commandAudited only when it is true, so that the stream
+   * costs nothing while it is off.
+   */
+  readonly auditsCommands: boolean;
+  /** The same finished command as commandDone, with the session it came from, for the per-command audit stream. */
+  commandAudited(source: EventSource, user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number): void;
   commandDenied(source: EventSource, user: string, command: string, reason: string): void;
   commandBlocked(source: EventSource, user: string, command: string): void;
   /** A client disconnected for crossing a limit (`output_buffer`, `query_buffer_limit`, `max_clients`, a protocol error kind). */
@@ -48,6 +56,8 @@ export function createLoggingObserver(logger: Logger): ProxyObserver {
       logger.warn({ event: 'auth_failed', ...source, user, via, reason }, 'authentication failed');
     },
     commandDone() {},
+    auditsCommands: false,
+    commandAudited() {},
     commandDenied(source, user, command, reason) {
       logger.warn({ event: 'denied', ...source, user, command, reason }, 'command denied by ACL');
     },
