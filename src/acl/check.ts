@@ -27,50 +27,82 @@ const READ_KEY_FLAGS = KEY_FLAG_ACCESS;
 const WRITE_KEY_FLAGS = KEY_FLAG_INSERT | KEY_FLAG_DELETE | KEY_FLAG_UPDATE;
 const NOT_KEY_FLAG = KEY_FLAG_NOT_KEY;
 
-/** Decides whether `selectors` allow `command` with `args` (args[0] is the command name). */
+/**
+ * Decides whether `selectors` allow `command` with `args` (args[0] is the command name), with
+ * the keys that Redis 7.0's ACL check extracts. `touchedKeys`, when given, replaces those keys:
+ * the stricter checks pass the keys that the command really touches.
+ */
 export function checkSelectors(
   selectors: readonly CompiledSelector[],
   index: TableIndex,
   command: CommandInfo,
   args: readonly Buffer[],
+  touchedKeys?: readonly KeyRef[],
 ): Decision {
   const id = index.idOf(command);
-  const noAuth = id >= 0 ? index.noAuth[id] === 1 : command.flags.has('no_auth');
   const mayHaveKeys = id >= 0 ? index.mayHaveKeys[id] === 1 : commandMayHaveKeys(command);
-  const channelKind = id >= 0 ? (index.channelKinds[id]! as ChannelKind) : channelKindOf(command);
 
-  let keys: KeyRef[] | undefined;
+  let keys: readonly KeyRef[] | undefined = touchedKeys;
   let worst = DENIED_COMMAND;
   let worstIndex = 0;
-  for (const selector of selectors) {
-    let denial = 0;
-    let argIndex = 0;
-    if (!noAuth && !commandAllowed(selector, id, args)) {
-      denial = DENIED_COMMAND;
-    } else {
-      if (!selector.allKeys && mayHaveKeys) {
-        keys ??= extractKeys(command, args);
-        argIndex = firstDeniedKey(selector, keys, args);
-        if (argIndex >= 0) denial = DENIED_KEY;
-      }
-      if (denial === 0 && !selector.allChannels && channelKind !== ChannelKind.None) {
-        argIndex = firstDeniedChannel(selector, channelKind, args);
-        if (argIndex >= 0) denial = DENIED_CHANNEL;
-      }
-      if (denial === 0) return ALLOWED;
-    }
+  let worstSelector = -1;
+  for (let s = 0; s < selectors.length; s++) {
+    const selector = selectors[s]!;
+    if (!selector.allKeys && mayHaveKeys) keys ??= extractKeys(command, args);
+    const denial = selectorDenial(selector, index, id, command, args, keys);
+    if (denial === 0) return ALLOWED;
+    const argIndex = deniedArgIndex;
     if (denial > worst || (denial === worst && denial !== DENIED_COMMAND && argIndex > worstIndex)) {
       worst = denial;
       worstIndex = argIndex;
+      worstSelector = s;
     }
   }
-  return denied(worst, worstIndex, command);
+  return denied(worst, worstIndex, worstSelector, command);
 }
 
-function denied(rank: number, argIndex: number, command: CommandInfo): Decision {
+/**
+ * Tests whether one selector allows the request as Redis's ACLSelectorCheckCmd does, with the
+ * keys already extracted (`keys` may be undefined when the selector allows all keys or the
+ * command has none). Returns 0 or the DENIED_* rank, and leaves the denied argument's index in
+ * deniedArgIndex, so that the loop above allocates nothing.
+ */
+export function selectorDenial(
+  selector: CompiledSelector,
+  index: TableIndex,
+  id: number,
+  command: CommandInfo,
+  args: readonly Buffer[],
+  keys: readonly KeyRef[] | undefined,
+): number {
+  deniedArgIndex = 0;
+  const noAuth = id >= 0 ? index.noAuth[id] === 1 : command.flags.has('no_auth');
+  if (!noAuth && !commandAllowed(selector, id, args)) return DENIED_COMMAND;
+  if (!selector.allKeys && keys !== undefined) {
+    const argIndex = firstDeniedKey(selector, keys, args);
+    if (argIndex >= 0) {
+      deniedArgIndex = argIndex;
+      return DENIED_KEY;
+    }
+  }
+  const channelKind = id >= 0 ? (index.channelKinds[id]! as ChannelKind) : channelKindOf(command);
+  if (!selector.allChannels && channelKind !== ChannelKind.None) {
+    const argIndex = firstDeniedChannel(selector, channelKind, args);
+    if (argIndex >= 0) {
+      deniedArgIndex = argIndex;
+      return DENIED_CHANNEL;
+    }
+  }
+  return 0;
+}
+
+/** Index of the argument that the last selectorDenial call denied; 0 for a command denial. */
+let deniedArgIndex = 0;
+
+function denied(rank: number, argIndex: number, selector: number, command: CommandInfo): Decision {
   if (rank === DENIED_COMMAND) return { allowed: false, reason: 'command', command: command.name };
   const reason: DenialReason = rank === DENIED_KEY ? 'key' : 'channel';
-  return { allowed: false, reason, command: command.name, argIndex };
+  return { allowed: false, reason, command: command.name, argIndex, selector };
 }
 
 /**

@@ -8,13 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { CommandTable } from '../commands/table.js';
-import type { CommandInfo } from '../commands/types.js';
 import { RespguardError } from '../errors.js';
-import { checkSelectors } from './check.js';
-import { RuleError, RuleReason, SelectorBuilder, type CompiledSelector } from './selector.js';
+import { RuleError, RuleReason, SelectorBuilder } from './selector.js';
 import { cString, isSpaceByte, mergeSelectorWords, RuleSyntaxError, splitSelectorBody, splitWords } from './split.js';
 import { lowerAscii, tableIndex, type TableIndex } from './table-index.js';
-import type { CompiledUser, Decision } from './types.js';
+import type { CompiledUser } from './types.js';
+import { AclUser, type PayloadSanitizing } from './user.js';
 
 const OPEN_PAREN = 0x28;
 const CLOSE_PAREN = 0x29;
@@ -23,13 +22,21 @@ const LESS = 0x3c;
 const HASH = 0x23;
 const BANG = 0x21;
 
+/** Per-user settings of the respguard config that are not part of the ACL rule string. */
+export interface CompileOptions {
+  /** `enforce: false`: denials are logged and the command is forwarded all the same. */
+  readonly reportOnly?: boolean;
+  /** `allowScripts: true`: scripts and functions are allowed although the user is restricted. */
+  readonly allowScripts?: boolean;
+}
+
 /**
  * Compiles a user's rule string against the table. Throws RespguardError('RG_ERR_ACL_RULE')
  * whose message names the user and gives Redis 7.0's own ACL SETUSER error text, such as
  * `user "app": Error in ACL SETUSER modifier '+nosuchcommand': Unknown command or category name in ACL`.
  * In that text the password of a failing `<password` rule is replaced by `***`.
  */
-export function compileUser(name: string, rules: string, table: CommandTable): CompiledUser {
+export function compileUser(name: string, rules: string, table: CommandTable, options: CompileOptions = {}): CompiledUser {
   const prefix = `user ${JSON.stringify(name)}: `;
   if (hasSpaceOrNul(name)) {
     throw new RespguardError('RG_ERR_ACL_RULE', `${prefix}Usernames can't contain spaces or null characters`);
@@ -53,7 +60,7 @@ export function compileUser(name: string, rules: string, table: CommandTable): C
       throw new RespguardError('RG_ERR_ACL_RULE', `${prefix}Error in ACL SETUSER modifier '${quotedOp}': ${error.message}`);
     }
   }
-  return state.build(name);
+  return state.build(name, options);
 }
 
 /** A user under construction, with Redis's user-level operations around its selectors. */
@@ -61,6 +68,7 @@ class UserState {
   private readonly index: TableIndex;
   private enabled = false;
   private nopass = false;
+  private sanitizing: PayloadSanitizing = 'unset';
   /** Hex SHA-256 digests, in the order Redis keeps them. */
   private passwords: string[] = [];
   private root: SelectorBuilder;
@@ -79,6 +87,8 @@ class UserState {
       this.enabled = word === 'on';
     } else if (word === 'skip-sanitize-payload' || word === 'sanitize-payload') {
       // Redis sanitizes RESTORE payloads itself, so these flags change nothing in the proxy.
+      // They are kept only to show the user's flags as Redis does.
+      this.sanitizing = word === 'sanitize-payload' ? 'sanitize' : 'skip';
     } else if (word === 'nopass' || word === 'resetpass') {
       this.nopass = word === 'nopass';
       this.passwords = [];
@@ -103,16 +113,27 @@ class UserState {
   }
 
   /** Returns the compiled user. */
-  build(name: string): CompiledUser {
+  build(name: string, options: CompileOptions): CompiledUser {
     const selectors = [this.root, ...this.selectors].map((selector) => selector.build());
-    return new AclUser(name, this.enabled, this.nopass, this.passwords, selectors, this.index);
+    return new AclUser({
+      name,
+      enabled: this.enabled,
+      nopass: this.nopass,
+      sanitizing: this.sanitizing,
+      hexDigests: this.passwords,
+      selectors,
+      index: this.index,
+      reportOnly: options.reportOnly === true,
+      allowScripts: options.allowScripts === true,
+    });
   }
 
-  /** `reset`: resetpass, resetkeys, resetchannels, off, clearselectors, -@all. */
+  /** `reset`: resetpass, resetkeys, resetchannels, off, sanitize-payload, clearselectors, -@all. */
   private reset(): void {
     this.nopass = false;
     this.passwords = [];
     this.enabled = false;
+    this.sanitizing = 'sanitize';
     for (const op of ['resetkeys', 'resetchannels', '-@all']) this.root.apply(Buffer.from(op));
     this.selectors = [];
   }
@@ -123,37 +144,6 @@ class UserState {
     const body = op.subarray(1, op.length - 1);
     for (const inner of splitSelectorBody(body) ?? []) selector.apply(inner);
     return selector;
-  }
-}
-
-/** The compiled form of a user. Immutable; `check` is pure. */
-class AclUser implements CompiledUser {
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly nopass: boolean;
-  readonly passwordHashes: readonly Buffer[];
-  private readonly selectors: readonly CompiledSelector[];
-  private readonly index: TableIndex;
-
-  constructor(
-    name: string,
-    enabled: boolean,
-    nopass: boolean,
-    hexDigests: readonly string[],
-    selectors: readonly CompiledSelector[],
-    index: TableIndex,
-  ) {
-    this.name = name;
-    this.enabled = enabled;
-    this.nopass = nopass;
-    this.passwordHashes = Object.freeze(hexDigests.map((hex) => Buffer.from(hex, 'hex')));
-    this.selectors = Object.freeze([...selectors]);
-    this.index = index;
-    Object.freeze(this);
-  }
-
-  check(command: CommandInfo, args: readonly Buffer[]): Decision {
-    return checkSelectors(this.selectors, this.index, command, args);
   }
 }
 

@@ -46,6 +46,13 @@ export interface CompiledSelector {
   readonly keyPermissions: Uint8Array;
   readonly allChannels: boolean;
   readonly channelPatterns: readonly GlobPattern[];
+  /**
+   * Whether the selector may read any key: `allkeys`, or a pattern that is exactly `*` with read
+   * permission (`%R~*`). Redis 7.0 requires this for SORT's BY and GET patterns.
+   */
+  readonly readsAllKeys: boolean;
+  /** Whether the selector allows every command, including future ones, on all keys and channels. */
+  readonly unrestricted: boolean;
 }
 
 const PLUS = 0x2b;
@@ -54,6 +61,7 @@ const AT = 0x40;
 const TILDE = 0x7e;
 const PERCENT = 0x25;
 const AMPERSAND = 0x26;
+const STAR = Buffer.from('*');
 
 /** A selector under construction. A new one allows nothing, like Redis's ACLCreateSelector. */
 export class SelectorBuilder {
@@ -107,6 +115,10 @@ export class SelectorBuilder {
 
   /** Freezes the selector for the check. */
   build(): CompiledSelector {
+    const readsAllKeys =
+      this.allKeys ||
+      this.keyPatterns.some((pattern) => (pattern.permissions & KEY_READ) !== 0 && pattern.source.equals(STAR));
+    const allCommands = this.futureCommands && this.commands.every((bit) => bit === 1);
     return Object.freeze({
       commands: Uint8Array.from(this.commands),
       futureCommands: this.futureCommands,
@@ -116,6 +128,8 @@ export class SelectorBuilder {
       keyPermissions: Uint8Array.from(this.keyPatterns.map((pattern) => pattern.permissions)),
       allChannels: this.allChannels,
       channelPatterns: Object.freeze(this.channelPatterns.map((pattern) => compileGlob(pattern))),
+      readsAllKeys,
+      unrestricted: allCommands && this.allKeys && this.allChannels,
     });
   }
 

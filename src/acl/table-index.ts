@@ -4,6 +4,7 @@
  * Built once per CommandTable and shared by all users compiled against it.
  */
 import type { CommandTable } from '../commands/table.js';
+import { hasTouchedKeysParser } from '../commands/keys-touched.js';
 import type { CommandInfo } from '../commands/types.js';
 
 /** The 21 ACL categories of Redis 7.0, which `+@name` and `-@name` accept besides `all`. */
@@ -33,6 +34,21 @@ const CHANNEL_COMMANDS: ReadonlyMap<string, ChannelKind> = new Map<string, Chann
   ['psubscribe', ChannelKind.PatternSubscribe],
 ]);
 
+/** Bits of TableIndex.stricterChecks: the checks that respguard adds to Redis 7.0's for a command. */
+export const StricterCheck = {
+  /** The keys that the command really touches differ in some argument shapes (keys-touched.ts). */
+  TouchedKeys: 1,
+  /** SORT and SORT_RO: BY and GET patterns need read access to every key. */
+  SortPattern: 2,
+  /** Scripts and functions, which run with respguard's upstream rights. */
+  Script: 4,
+} as const;
+
+/** Commands that run code on the upstream with respguard's own rights. */
+const SCRIPT_COMMANDS: ReadonlySet<string> = new Set([
+  'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'function|load',
+]);
+
 /** ACL facts of one command table, indexed by command id. */
 export class TableIndex {
   readonly table: CommandTable;
@@ -44,6 +60,8 @@ export class TableIndex {
   /** 1 where the command may name keys, so that key patterns apply. */
   readonly mayHaveKeys: Uint8Array;
   readonly channelKinds: Uint8Array;
+  /** StricterCheck bits of each command. */
+  readonly stricterChecks: Uint8Array;
   private readonly commands: readonly CommandInfo[];
 
   constructor(table: CommandTable) {
@@ -53,6 +71,7 @@ export class TableIndex {
     this.noAuth = new Uint8Array(this.size);
     this.mayHaveKeys = new Uint8Array(this.size);
     this.channelKinds = new Uint8Array(this.size);
+    this.stricterChecks = new Uint8Array(this.size);
     const members = new Map<string, CommandInfo[]>();
     for (const name of REDIS_CATEGORIES) members.set(name, []);
     for (const category of table.categories()) if (!members.has(category)) members.set(category, []);
@@ -61,6 +80,7 @@ export class TableIndex {
       this.noAuth[command.id] = command.flags.has('no_auth') ? 1 : 0;
       this.mayHaveKeys[command.id] = commandMayHaveKeys(command) ? 1 : 0;
       this.channelKinds[command.id] = channelKindOf(command);
+      this.stricterChecks[command.id] = stricterChecksOf(command);
     }
     this.categoryMembers = members;
   }
@@ -113,6 +133,15 @@ export function commandMayHaveKeys(command: CommandInfo): boolean {
 /** Returns the channel kind of a command, by its name (Redis matches the command's handler). */
 export function channelKindOf(command: CommandInfo): ChannelKind {
   return CHANNEL_COMMANDS.get(command.name) ?? ChannelKind.None;
+}
+
+/** Returns the StricterCheck bits of a command, by its name. */
+export function stricterChecksOf(command: CommandInfo): number {
+  let checks = 0;
+  if (hasTouchedKeysParser(command)) checks |= StricterCheck.TouchedKeys;
+  if (command.name === 'sort' || command.name === 'sort_ro') checks |= StricterCheck.SortPattern;
+  if (SCRIPT_COMMANDS.has(command.name)) checks |= StricterCheck.Script;
+  return checks;
 }
 
 /** Lower-cases ASCII letters only, as C's tolower does in the C locale. */

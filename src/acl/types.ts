@@ -4,8 +4,13 @@
  */
 import type { CommandInfo } from '../commands/types.js';
 
-/** Why a command was not allowed, in the terms of Redis's ACL (`ACL LOG` reasons). */
-export type DenialReason = 'command' | 'key' | 'channel';
+/**
+ * Why a command was not allowed. `command`, `key` and `channel` are the denials of Redis's ACL
+ * (`ACL LOG` reasons). `script` and `sort-pattern` come only from respguard's stricter checks:
+ * a script or function from a restricted user, and a SORT BY or GET pattern from a user who may
+ * not read every key.
+ */
+export type DenialReason = 'command' | 'key' | 'channel' | 'script' | 'sort-pattern';
 
 export type Decision =
   | { readonly allowed: true }
@@ -14,8 +19,23 @@ export type Decision =
       readonly reason: DenialReason;
       /** Full lower-case name of the command (`client|kill`). */
       readonly command: string;
-      /** Index in the arguments of the key or channel that was denied, for `reason` key and channel. */
+      /**
+       * Index in the arguments of the denied key or channel, for reasons `key` and `channel`,
+       * or of the denied pattern, for `sort-pattern`.
+       */
       readonly argIndex?: number;
+      /**
+       * The selector whose denial is reported: 0 for the user's root rules, 1 and up for the
+       * selectors in parentheses, in order. Absent when every selector denies the command itself.
+       */
+      readonly selector?: number;
+      /**
+       * Set when Redis 7.0's own ACL check (ACL DRYRUN) allows the request and one of
+       * respguard's stricter checks denies it. docs/acl.md lists those checks.
+       */
+      readonly stricter?: true;
+      /** The SORT option whose pattern was denied, for reason `sort-pattern`. */
+      readonly sortOption?: 'BY' | 'GET';
     };
 
 /** A user compiled from its rule string. Immutable. */
@@ -29,6 +49,11 @@ export interface CompiledUser {
    * command is forwarded all the same. Absent means enforced.
    */
   readonly reportOnly?: boolean;
+  /**
+   * `allowScripts: true` in the config: scripts and functions are allowed although the user's
+   * rules restrict keys, channels or commands. Absent means false.
+   */
+  readonly allowScripts?: boolean;
   /** SHA-256 digests of the accepted passwords, as 32-byte buffers. */
   readonly passwordHashes: readonly Buffer[];
   /**

@@ -202,7 +202,7 @@ describe('compileUser key and channel rules', () => {
 
   it('names the denied key', () => {
     const user = compileUser('a', '~a* +mget', table);
-    expect(check(user, 'mget', 'a1', 'b1', 'c1')).toEqual({ allowed: false, reason: 'key', command: 'mget', argIndex: 2 });
+    expect(check(user, 'mget', 'a1', 'b1', 'c1')).toEqual({ allowed: false, reason: 'key', command: 'mget', argIndex: 2, selector: 0 });
   });
 
   it('resets keys and channels', () => {
@@ -220,7 +220,7 @@ describe('compileUser key and channel rules', () => {
 
   it('names the denied channel', () => {
     const user = compileUser('a', '&a +subscribe', table);
-    expect(check(user, 'subscribe', 'a', 'b')).toEqual({ allowed: false, reason: 'channel', command: 'subscribe', argIndex: 2 });
+    expect(check(user, 'subscribe', 'a', 'b')).toEqual({ allowed: false, reason: 'channel', command: 'subscribe', argIndex: 2, selector: 0 });
   });
 });
 
@@ -229,19 +229,19 @@ describe('compileUser selectors', () => {
     const user = compileUser('a', '+get ~a* (+set ~b*)', table);
     expect(check(user, 'get', 'a1').allowed).toBe(true);
     expect(check(user, 'set', 'b1', 'v').allowed).toBe(true);
-    expect(check(user, 'set', 'a1', 'v')).toEqual({ allowed: false, reason: 'key', command: 'set', argIndex: 1 });
+    expect(check(user, 'set', 'a1', 'v')).toEqual({ allowed: false, reason: 'key', command: 'set', argIndex: 1, selector: 1 });
   });
 
   it('reports the latest denied key across selectors', () => {
     const user = compileUser('a', '+mget ~a (+mget ~b)', table);
-    expect(check(user, 'mget', 'a', 'c')).toEqual({ allowed: false, reason: 'key', command: 'mget', argIndex: 2 });
+    expect(check(user, 'mget', 'a', 'c')).toEqual({ allowed: false, reason: 'key', command: 'mget', argIndex: 2, selector: 0 });
   });
 
   it('prefers a channel denial to a key denial', () => {
     const user = compileUser('a', '+publish &a (+publish allchannels) (+get)', table);
     expect(check(user, 'publish', 'b', 'm')).toEqual({ allowed: true });
     const strict = compileUser('a', '+get ~a (+publish &a)', table);
-    expect(check(strict, 'publish', 'b', 'm')).toEqual({ allowed: false, reason: 'channel', command: 'publish', argIndex: 1 });
+    expect(check(strict, 'publish', 'b', 'm')).toEqual({ allowed: false, reason: 'channel', command: 'publish', argIndex: 1, selector: 1 });
   });
 
   it('reads quoted words inside a selector', () => {

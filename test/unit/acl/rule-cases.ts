@@ -64,27 +64,6 @@ export const RULE_STRINGS: readonly string[] = [
   '+@all ~a1 ~b2 (~c3 %R~a1 +mget) (~b2 ~c3 +mget)',
 ];
 
-/** Operations that random rule strings are made of; some sequences of them are invalid. */
-const RANDOM_OPS = [
-  '+@all', '-@all', 'allcommands', 'nocommands', '+get', '-get', '+@read', '-@read', '+@write', '-@string',
-  '+config|get', '-config', '+config', '+select|0', '+select|1', '-select', '+@connection', '+@slow', '-@dangerous',
-  '~cache:*', '%R~ro:*', '%W~wo:*', '%RW~rw:*', 'allkeys', 'resetkeys', '~*', '&news.*', '&foo*', 'allchannels',
-  'resetchannels', '+publish', '+subscribe', '+psubscribe', '(+get ~a*)', '(~b* +@write)', '(&a +publish)',
-  'clearselectors', 'reset', '+@keyspace', '-@keyspace', '+client|kill', '+debug|object', '-debug', '+@admin',
-  '+mget', '-mget', '+@pubsub', '+@scripting', 'on', 'off',
-];
-
-/** Builds `count` rule strings of one to eight random operations each. */
-export function randomRuleStrings(count: number, seed: number): string[] {
-  const random = seededRandom(seed);
-  const rules: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const length = 1 + Math.floor(random() * 8);
-    rules.push(Array.from({ length }, () => RANDOM_OPS[Math.floor(random() * RANDOM_OPS.length)]!).join(' '));
-  }
-  return rules;
-}
-
 /** Arguments that fill requests: key names of the patterns above, numbers and keywords. */
 const WORDS = [
   'cache:1', 'ro:a', 'wo:b', 'rw:c', 'a1', 'b2', 'c3', 'k1', 'other', 'news.x', 'foo*', 'bar', 'x', 's1', 'z1', 'out1',
