@@ -27,7 +27,8 @@ export function buildPolicy(config: Config, table: CommandTable): Policy {
   const problems: string[] = [];
   for (const [name, user] of Object.entries(config.users)) {
     try {
-      users.set(name, compileUser(name, user.acl, table));
+      const options = { reportOnly: user.enforce === false, allowScripts: user.allowScripts === true };
+      users.set(name, compileUser(name, user.acl, table, options));
     } catch (error) {
       problems.push(`${config.file}: users.${name}.acl: ${(error as Error).message}`);
     }

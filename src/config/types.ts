@@ -63,6 +63,10 @@ export interface UserConfig {
   readonly certificates?: readonly string[];
   readonly requireCertificate: boolean;
   readonly sources?: readonly string[];
+  /** `false` puts the user in report-only mode: denials are logged and counted, and the command is forwarded. Absent means true. */
+  readonly enforce?: boolean;
+  /** `true` allows scripts and functions although the user's rules restrict keys, channels or commands. Absent means false. */
+  readonly allowScripts?: boolean;
 }
 
 export interface LimitsConfig {

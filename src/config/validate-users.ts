@@ -8,7 +8,7 @@ import { FieldReader, isAbsent, type Section } from './fields.js';
 import { fieldPath, indexPath } from './problems.js';
 import type { UserConfig } from './types.js';
 
-const USER_KEYS = ['acl', 'certificates', 'requireCertificate', 'sources'];
+const USER_KEYS = ['acl', 'certificates', 'requireCertificate', 'sources', 'enforce', 'allowScripts'];
 const COMMAND_NAME = /^[A-Za-z][A-Za-z0-9_.-]*(\|[A-Za-z][A-Za-z0-9_.-]*)?$/;
 
 /** Validates the `users` map (name -> user). */
@@ -52,6 +52,8 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
       });
   const requireCertificate = reader.boolean(fieldPath(at, 'requireCertificate'), fields.requireCertificate, { fallback: false });
   const sources = isAbsent(fields.sources) ? null : reader.cidrList(fieldPath(at, 'sources'), fields.sources);
+  const enforce = isAbsent(fields.enforce) ? null : reader.boolean(fieldPath(at, 'enforce'), fields.enforce);
+  const allowScripts = isAbsent(fields.allowScripts) ? null : reader.boolean(fieldPath(at, 'allowScripts'), fields.allowScripts);
 
   if (requireCertificate === true && isAbsent(fields.certificates)) {
     reader.problems.add(
@@ -61,11 +63,14 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
     return undefined;
   }
   if (acl === undefined || certificates === undefined || requireCertificate === undefined || sources === undefined) return undefined;
+  if (enforce === undefined || allowScripts === undefined) return undefined;
   return {
     acl,
     ...(certificates === null ? {} : { certificates }),
     requireCertificate,
     ...(sources === null ? {} : { sources }),
+    ...(enforce === null ? {} : { enforce }),
+    ...(allowScripts === null ? {} : { allowScripts }),
   };
 }
 

@@ -64,6 +64,42 @@ describe('check-config', () => {
     expect(io.stderrText()).toContain('NOSUCHCOMMAND');
   });
 
+  it('warns about report-only and script users', async () => {
+    const file = configs.write(
+      'warnings.yaml',
+      VALID.replace('reader: { acl: "on >r ~cache:* +get" }', 'reader: { acl: "on >r ~cache:* +get", enforce: false }').replace(
+        'writer: { acl: "on >w ~* +@write" }',
+        'writer: { acl: "on >w ~* +@write +@scripting", allowScripts: true, enforce: true }',
+      ),
+    );
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(0);
+    expect(io.stdoutText()).toBe(`${file}: OK (2 listeners, 3 users)\n`);
+    expect(io.stderrText()).toBe(
+      `${file}: users.reader.enforce: warning: the user is in report-only mode, so commands that its ACL rules deny ` +
+        'are logged and forwarded all the same. Remove "enforce: false" to enforce the rules\n' +
+        `${file}: users.writer.allowScripts: warning: scripts and functions from this user run with respguard's upstream ` +
+        "rights, so they can read and write keys and run commands that the user's ACL rules deny\n",
+    );
+  });
+
+  it('prints no warning for explicit defaults', async () => {
+    const file = configs.write('defaults.yaml', VALID.replace('admin: { acl: "on >a ~* &* +@all" }', 'admin: { acl: "on >a ~* &* +@all", enforce: true, allowScripts: false }'));
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(0);
+    expect(io.stderrText()).toBe('');
+  });
+
+  it('rejects a non-boolean enforce', async () => {
+    const file = configs.write('bad-enforce.yaml', VALID.replace('admin: { acl: "on >a ~* &* +@all" }', 'admin: { acl: "on >a ~* &* +@all", enforce: "no", allowScripts: 1 }'));
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(1);
+    expect(io.stderrText()).toBe(
+      `${file}: users.admin.enforce: invalid value "no": expected true or false\n` +
+        `${file}: users.admin.allowScripts: invalid value "1": expected true or false\n`,
+    );
+  });
+
   it('reports a missing file', async () => {
     const file = path.join(configs.dir, 'absent.yaml');
     const io = makeIo();
