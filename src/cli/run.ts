@@ -1,18 +1,27 @@
 /**
- * `respguard run --config FILE` (also plain `respguard --config FILE`): loads the config, starts
- * the proxy and serves until SIGTERM or SIGINT. SIGHUP reloads the file. An invalid new file is
- * logged and the running configuration stays, so a bad edit never takes the proxy down.
+ * `respguard run --config FILE` (also plain `respguard --config FILE`): loads the config and
+ * serves until SIGTERM or SIGINT. With `workers: 1` one process does everything. With more,
+ * this process becomes the cluster primary (src/cluster/primary.ts), and each worker it forks
+ * runs this command again and serves here as a worker.
+ *
+ * SIGHUP and edits of the config file reload it. An invalid new file is logged and counted and
+ * the running configuration stays, so a bad edit never takes the proxy down.
  */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { runUntilStopped, type ProcessRole } from '../cluster/lifecycle.js';
+import { runPrimary } from '../cluster/primary.js';
+import { joinPrimary } from '../cluster/worker.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { RespguardError } from '../errors.js';
+import { startMetricsServer, type HealthSource, type MetricsServer } from '../observability/http.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { createMetricsObserver, type MetricsObserver, type ReloadTrigger } from '../observability/metrics-observer.js';
 import { startServer, type RunningServer } from '../server.js';
 import { EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
-
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /** Runs `run`; resolves with the exit status once the proxy has stopped or failed to start. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
@@ -38,85 +47,122 @@ export async function runCommand(args: string[], io: CliIo): Promise<number> {
   }
 
   const logger = createLogger(config.log.level, io.logDestination);
-  if (config.workers !== 1) {
-    // NOTE: one process serves all listeners; forking workers per core is not implemented.
-    logger.warn({ event: 'start', workers: config.workers }, 'workers other than 1 are not supported yet; running one process');
+  if (cluster.isWorker) {
+    try {
+      return await runProxy(config, file, logger.child({ worker: cluster.worker!.id }), io, 'worker');
+    } finally {
+      // Also after a failed start: an open IPC channel would keep the worker alive.
+      if (process.connected) process.disconnect();
+    }
   }
-
-  let server: RunningServer;
-  try {
-    server = await startServer(config, { logger });
-  } catch (error) {
-    const message = describeStartError(error, file);
-    logger.fatal({ event: 'start', error: (error as Error).message }, 'respguard failed to start');
-    io.stderr.write(`respguard: ${message}\n`);
-    return 1;
-  }
-  return serveUntilStopped(server, config, file, logger, io);
+  const workers = workerCount(config.workers);
+  if (workers > 1) return runPrimary({ config, file, logger, io, workers });
+  return runProxy(config, file, logger, io, 'single');
 }
 
-/** Installs the signal handlers and resolves with the exit status after a graceful stop. */
-function serveUntilStopped(server: RunningServer, initialConfig: Config, file: string, logger: Logger, io: CliIo): Promise<number> {
-  let config = initialConfig;
-  let stopping = false;
-  // Reloads run one after another, so that two quick SIGHUPs cannot apply files out of order.
-  let reloads: Promise<void> = Promise.resolve();
-
-  return new Promise((resolve) => {
-    const onReload = (): void => {
-      if (stopping) return;
-      reloads = reloads.then(async () => {
-        const next = await reloadConfig(server, file, logger, io);
-        if (next !== undefined) config = next;
-      });
-    };
-
-    const onStop = (signal: string): void => {
-      if (stopping) {
-        logger.warn({ event: 'stop', signal }, 'already stopping; waiting for open connections to finish');
-        return;
-      }
-      stopping = true;
-      logger.info({ event: 'stop', signal, timeoutMs: config.shutdownTimeoutMs }, 'stopping on signal');
-      void server.close(config.shutdownTimeoutMs).then(
-        () => finish(0),
-        (error: unknown) => {
-          logger.error({ event: 'stop', error: (error as Error).message }, 'graceful shutdown failed');
-          finish(1);
-        },
-      );
-    };
-
-    const finish = (code: number): void => {
-      io.signals.removeListener('SIGHUP', onReload);
-      for (const signal of STOP_SIGNALS) io.signals.removeListener(signal, onStop);
-      io.afterShutdown(code);
-      resolve(code);
-    };
-
-    io.signals.on('SIGHUP', onReload);
-    for (const signal of STOP_SIGNALS) io.signals.on(signal, onStop);
-  });
+/** Returns the number of worker processes that `workers` requests; 1 means no workers. */
+export function workerCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers;
 }
 
 /**
- * Loads `file` again and applies it. Returns the new config, or undefined after logging why it
- * was not applied; the running configuration then stays in force.
+ * Starts the proxy in this process and serves until stopped. A cluster worker sends its metrics
+ * to the primary instead of serving a metrics listener of its own, and the primary, not the
+ * worker, watches the config file.
  */
-async function reloadConfig(server: RunningServer, file: string, logger: Logger, io: CliIo): Promise<Config | undefined> {
-  logger.info({ event: 'reload', file }, 'SIGHUP received; reloading the config');
-  let config: Config;
+async function runProxy(config: Config, file: string, logger: Logger, io: CliIo, mode: 'single' | 'worker'): Promise<number> {
+  const observer = createMetricsObserver(logger, { audit: config.audit });
+  let server: RunningServer;
   try {
-    config = await loadConfig(file, io.env);
-    await server.reload(config);
+    server = await startServer(config, { logger, observer });
   } catch (error) {
-    logger.error({ event: 'reload', result: 'failed', file, error: (error as Error).message }, 'config reload failed; the running config stays');
-    return undefined;
+    logger.fatal({ event: 'start', error: (error as Error).message }, 'respguard failed to start');
+    io.stderr.write(`respguard: ${describeStartError(error, file)}\n`);
+    return 1;
+  }
+  observer.watchPool(server.context.pool);
+
+  let metricsServer: MetricsServer | undefined;
+  if (mode === 'single' && config.metrics !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(config.metrics, processHealth(observer, server), logger);
+    } catch (error) {
+      logger.fatal({ event: 'start', error: (error as Error).message }, 'respguard failed to start the metrics listener');
+      io.stderr.write(`respguard: metrics listener: ${describeStartError(error, file)}\n`);
+      await server.close(0);
+      return 1;
+    }
   }
 
-  logger.level = config.log.level;
-  logger.info({ event: 'reload', result: 'ok', file }, 'config reload applied');
-  return config;
+  const role = new ProxyRole(config, file, logger, io, server, observer, metricsServer);
+  if (mode === 'single') return runUntilStopped(io, logger, role, { watchFile: config.file });
+
+  const stopped = runUntilStopped(io, logger, role);
+  // Only now, with the signal handlers installed: the primary sends SIGHUP to started workers only.
+  const link = joinPrimary(observer.metrics, () => server.context.pool.isReady);
+  link.started();
+  const code = await stopped;
+  link.leave();
+  return code;
+}
+
+/** Builds the metrics listener's view of a single process: its own registry and upstream pool. */
+function processHealth(observer: MetricsObserver, server: RunningServer): HealthSource {
+  const registry = observer.metrics.registry;
+  return {
+    contentType: registry.contentType,
+    metrics: () => registry.metrics(),
+    ready: async () => server.context.pool.isReady,
+  };
+}
+
+/** Reload and stop of a process that runs the proxy itself (a single process or a worker). */
+class ProxyRole implements ProcessRole {
+  constructor(
+    private config: Config,
+    private readonly file: string,
+    private readonly logger: Logger,
+    private readonly io: CliIo,
+    private readonly server: RunningServer,
+    private readonly observer: MetricsObserver,
+    private readonly metricsServer: MetricsServer | undefined,
+  ) {}
+
+  /** Loads the file again and applies it; on any failure the running configuration stays in force. */
+  async reload(trigger: ReloadTrigger): Promise<void> {
+    let next: Config;
+    try {
+      next = await loadConfig(this.file, this.io.env);
+      await this.server.reload(next);
+    } catch (error) {
+      this.observer.configReloaded('failed', { file: this.file, trigger, error: (error as Error).message });
+      return;
+    }
+    warnAboutRestartOnlySettings(this.config, next, this.logger);
+    this.logger.level = next.log.level;
+    this.observer.configureAudit(next.audit);
+    this.config = next;
+    this.observer.configReloaded('ok', { file: this.file, trigger });
+  }
+
+  async stop(): Promise<number> {
+    await this.server.close(this.config.shutdownTimeoutMs);
+    await this.metricsServer?.close();
+    this.observer.flush();
+    return 0;
+  }
+
+  stopTimeoutMs(): number {
+    return this.config.shutdownTimeoutMs;
+  }
+}
+
+/** Logs the changed settings that a reload cannot apply: the metrics listener and the number of workers. */
+export function warnAboutRestartOnlySettings(running: Config, next: Config, logger: Logger): void {
+  const changed: string[] = [];
+  if (JSON.stringify(running.metrics) !== JSON.stringify(next.metrics)) changed.push('metrics');
+  if (running.workers !== next.workers) changed.push('workers');
+  if (changed.length > 0) logger.warn({ event: 'reload', settings: changed }, 'changes of these settings take effect only after a restart');
 }
 
 /** Formats a start-up failure as one line: what failed, on which address, and what to change. */
