@@ -14,7 +14,7 @@ Commands:
   check-config     Validate a config file and compile its ACL rules
   hash-password    Print the "#<sha256>" form of a password, for ACL rules
   dryrun           Show whether a user may run a command, and the reply if not
-  audit            Not available yet
+  audit            Report weak security settings of a live Redis server
 
 Options:
   -h, --help       Print this help, or a command's help after the command
@@ -26,9 +26,17 @@ Run "respguard <command> --help" for the options of a command.
   run: `Usage: respguard [run] --config FILE
 
 Starts the proxy with the configuration in FILE and runs until SIGTERM or SIGINT,
-which close it gracefully within the config's shutdownTimeoutMs. SIGHUP reloads
-FILE: a valid file replaces the users, ACL rules and blocklist; an invalid one is
-logged and the running configuration stays.
+which close it gracefully: it stops accepting clients, answers every request
+already received, and closes within the config's shutdownTimeoutMs.
+
+SIGHUP, and any change of FILE, reloads it: a valid file replaces the users, ACL
+rules and blocklist; an invalid one is logged and the running configuration
+stays. Changes of listeners, upstream, metrics and workers need a restart.
+
+With "workers: N" (or "auto", one per CPU core), this process starts N worker
+processes that share the listeners, replaces a worker that exits, and passes
+SIGHUP and SIGTERM on to them. With "metrics: {host, port}", it serves
+/metrics (all workers summed), /healthz and /readyz on that address.
 
 Options:
   -c, --config FILE   Path of the YAML config file (required)
@@ -78,12 +86,28 @@ Exit status: 0 when the command is allowed, 1 when it is denied or the config is
 invalid, 2 when the user is not defined.
 `,
 
-  audit: `Usage: respguard audit --url URL
+  audit: `Usage: respguard audit --url URL [--ca FILE] [--cert FILE --key FILE] [--json]
 
-Not available yet.
+Connects to a live Redis server and reports its weak security settings, each with
+a severity (high, medium, low) and the fix: no password or a default user with
+nopass, protected mode off, listening on all interfaces, no TLS, users allowed
+every command on every key or dangerous commands, dangerous commands that are
+not renamed or disabled, and DEBUG, MODULE or protected settings enabled.
+
+It reads settings with CONFIG GET, users with ACL LIST, and commands with
+COMMAND INFO, and lists every check that the user was not allowed to make. It
+never reads requirepass or masterauth, and never prints a password.
 
 Options:
-  --url URL    Redis server to audit
-  -h, --help   Print this help
+  --url URL     redis://[USER:PASSWORD@]HOST[:PORT], or rediss://... for TLS;
+                without a password in the URL, REDISCLI_AUTH is used if set
+  --ca FILE     PEM file of the CA that signs the server certificate (TLS)
+  --cert FILE   PEM client certificate, for servers that require one (TLS)
+  --key FILE    PEM private key of --cert
+  --json        Print the report as JSON
+  -h, --help    Print this help
+
+Exit status: 0 without high severity findings, 1 with at least one, 2 for a
+usage error, 3 when the server cannot be reached or rejects the credentials.
 `,
 };

@@ -4,7 +4,8 @@
  * own CliIo. Arguments starting with "-" and no subcommand mean `run`.
  */
 import { readFileSync } from 'node:fs';
-import { EXIT_USAGE, parseCommandArgs } from './args.js';
+import { EXIT_USAGE } from './args.js';
+import { auditCommand } from './audit.js';
 import { checkConfigCommand } from './check-config.js';
 import { dryrunCommand } from './dryrun.js';
 import { hashPasswordCommand } from './hash-password.js';
@@ -46,17 +47,6 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   if (first.startsWith('-')) return runCommand(argv, io);
 
   io.stderr.write(`respguard: unknown command "${first}"\nRun "respguard --help" for the list of commands.\n`);
-  return EXIT_USAGE;
-}
-
-async function auditCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseCommandArgs('audit', args, { url: { type: 'string' } }, io);
-  if (parsed === undefined) return EXIT_USAGE;
-  if (parsed.values.help) {
-    io.stdout.write(HELP.audit!);
-    return 0;
-  }
-  io.stderr.write('respguard audit: not available yet in this version\n');
   return EXIT_USAGE;
 }
 

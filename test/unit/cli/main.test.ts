@@ -30,10 +30,10 @@ describe('main', () => {
     expect(io.stderrText()).toBe('respguard: unknown command "frobnicate"\nRun "respguard --help" for the list of commands.\n');
   });
 
-  it('reports audit as unavailable', async () => {
+  it('requires --url for audit', async () => {
     const io = makeIo();
-    expect(await main(['audit', '--url', 'redis://127.0.0.1:6379'], io)).toBe(2);
-    expect(io.stderrText()).toBe('respguard audit: not available yet in this version\n');
+    expect(await main(['audit'], io)).toBe(2);
+    expect(io.stderrText()).toBe('respguard audit: missing --url URL\nRun "respguard audit --help" for usage.\n');
   });
 
   it.each(['run', 'check-config', 'hash-password', 'dryrun', 'audit'])('prints help of %s', async (command) => {
