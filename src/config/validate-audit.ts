@@ -11,8 +11,8 @@ const EXPECTED_COMMANDS = '"all", "none", or a list of user names';
 
 /**
  * Reads the `audit` section. Returns undefined when the section is absent, null when it is
- * invalid (the errors are in `reader.problems`). `userNames` are the users defined in the file;
- * a listed user that is not among them is an error, so that a typo cannot switch auditing off.
+ * invalid (the errors are in `reader.problems`). `userNames` are the users defined in the file.
+ * A listed user that is not among them is an error, so that a typo cannot switch auditing off.
  */
 export function readAudit(reader: FieldReader, value: unknown, userNames: ReadonlySet<string>): AuditConfig | undefined | null {
   if (isAbsent(value)) return undefined;
