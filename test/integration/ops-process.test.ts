@@ -122,7 +122,7 @@ describe('graceful stop', () => {
     expect(await client.call(['AUTH', 'app', 'app-pw'])).toBe('+OK\r\n');
     expect(await client.call(['DEL', 'drain:counter'])).toMatch(/^:[01]\r\n$/);
 
-    // The upstream holds write commands for 1 s, so the pipeline is still in flight at SIGTERM.
+    // The upstream pauses write commands for 1 s, so the pipeline is still in flight at SIGTERM.
     expect(await direct.call(['CLIENT', 'PAUSE', '1000', 'WRITE'])).toBe('+OK\r\n');
     for (let i = 0; i < 50; i++) client.send(['INCR', 'drain:counter']);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -13,7 +13,7 @@ function setup() {
   return { observer, capture, text: () => observer.metrics.registry.metrics() };
 }
 
-/** The sample lines of an exposition, without HELP, TYPE and blank lines. */
+/** Returns the sample lines of an exposition, without HELP, TYPE and blank lines. */
 function samples(exposition: string): string[] {
   return exposition.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
 }
