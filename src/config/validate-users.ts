@@ -4,6 +4,7 @@
  * command table.
  */
 import { DEFAULT_BLOCKED_COMMANDS } from '../acl/blocklist.js';
+import { parseIdentity } from '../auth/certificates.js';
 import { FieldReader, isAbsent, type Section } from './fields.js';
 import { fieldPath, indexPath } from './problems.js';
 import type { UserConfig } from './types.js';
@@ -32,7 +33,48 @@ export function readUsers(reader: FieldReader, value: unknown): Section<Record<s
     if (user === undefined) complete = false;
     else valid[name] = user;
   }
+  if (!checkCertificateOwners(reader, valid)) complete = false;
   return { valid, complete };
+}
+
+/** Reads a `certificates` list; identities are stored with upper-case prefixes (`cn=x` becomes `CN=x`). */
+function readCertificateIdentities(reader: FieldReader, at: string, value: unknown): string[] | undefined {
+  const items = reader.stringList(at, value, {
+    nonEmpty: true,
+    expected: 'a non-empty list of client certificate identities, such as ["CN=billing-api"]',
+    itemExpected: 'a certificate identity, such as "CN=billing-api" or "URI:spiffe://prod/billing"',
+  });
+  if (items === undefined) return undefined;
+
+  const identities: string[] = [];
+  items.forEach((item, i) => {
+    const parsed = parseIdentity(item);
+    if (parsed.ok) identities.push(parsed.identity);
+    else reader.problems.invalid(indexPath(at, i), item, parsed.expected);
+  });
+  return identities.length === items.length ? identities : undefined;
+}
+
+/**
+ * Reports a certificate identity listed by two users: a certificate must log in as one user
+ * only. Returns false when there was one.
+ */
+function checkCertificateOwners(reader: FieldReader, users: Record<string, UserConfig>): boolean {
+  const owners = new Map<string, string>();
+  let unique = true;
+  for (const [name, user] of Object.entries(users)) {
+    (user.certificates ?? []).forEach((identity, i) => {
+      const owner = owners.get(identity);
+      if (owner === undefined) {
+        owners.set(identity, name);
+        return;
+      }
+      const at = indexPath(fieldPath(fieldPath('users', name), 'certificates'), i);
+      reader.problems.add(at, `"${identity}" is also listed by users.${owner}: a certificate identity may log in as one user only`);
+      unique = false;
+    });
+  }
+  return unique;
 }
 
 function readUser(reader: FieldReader, at: string, value: unknown): UserConfig | undefined {
@@ -43,13 +85,7 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
     required: true,
     expected: 'a Redis ACL rule string, such as "on >secret ~cache:* +get"',
   });
-  const certificates = isAbsent(fields.certificates)
-    ? null
-    : reader.stringList(fieldPath(at, 'certificates'), fields.certificates, {
-        nonEmpty: true,
-        expected: 'a non-empty list of client certificate identities, such as ["CN=billing-api"]',
-        itemExpected: 'a certificate identity, such as "CN=billing-api" or "URI:spiffe://prod/billing"',
-      });
+  const certificates = isAbsent(fields.certificates) ? null : readCertificateIdentities(reader, fieldPath(at, 'certificates'), fields.certificates);
   const requireCertificate = reader.boolean(fieldPath(at, 'requireCertificate'), fields.requireCertificate, { fallback: false });
   const sources = isAbsent(fields.sources) ? null : reader.cidrList(fieldPath(at, 'sources'), fields.sources);
   const enforce = isAbsent(fields.enforce) ? null : reader.boolean(fieldPath(at, 'enforce'), fields.enforce);

@@ -4,6 +4,7 @@
  * the FieldReader's ConfigProblems and reading goes on, so one load lists all errors. The
  * result is complete only when no error was reported.
  */
+import tls from 'node:tls';
 import { LIMITS_DEFAULTS, LISTENER_DEFAULTS, TOP_LEVEL_DEFAULTS } from './defaults.js';
 import { FieldReader, isAbsent, type Section } from './fields.js';
 import { fieldPath, indexPath } from './problems.js';
@@ -150,7 +151,7 @@ function readListenerTls(reader: FieldReader, at: string, value: unknown): Liste
   const minVersion = reader.choice(fieldPath(at, 'minVersion'), fields.minVersion, TLS_VERSIONS, {
     fallback: LISTENER_DEFAULTS.minVersion,
   });
-  const ciphers = isAbsent(fields.ciphers) ? null : reader.string(fieldPath(at, 'ciphers'), fields.ciphers);
+  const ciphers = isAbsent(fields.ciphers) ? null : readCiphers(reader, fieldPath(at, 'ciphers'), fields.ciphers);
 
   if (clientAuth !== undefined && clientAuth !== 'none' && isAbsent(fields.ca)) {
     reader.problems.add(
@@ -170,6 +171,19 @@ function readListenerTls(reader: FieldReader, at: string, value: unknown): Liste
     minVersion,
     ...(ciphers === null ? {} : { ciphers }),
   };
+}
+
+/** Reads an OpenSSL cipher list, checked by OpenSSL itself so that a typo stops the load rather than every handshake. */
+function readCiphers(reader: FieldReader, at: string, value: unknown): string | undefined {
+  const ciphers = reader.string(at, value);
+  if (ciphers === undefined) return undefined;
+  try {
+    tls.createSecureContext({ ciphers });
+  } catch (error) {
+    reader.problems.invalid(at, ciphers, `an OpenSSL cipher list such as "ECDHE+AESGCM:ECDHE+CHACHA20" (${(error as Error).message})`);
+    return undefined;
+  }
+  return ciphers;
 }
 
 /** Returns the metrics address, undefined when the section is absent, or null when it is invalid. */
