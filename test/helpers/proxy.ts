@@ -18,13 +18,18 @@ export interface TestProxy {
   readonly server: RunningServer;
   readonly logs: LogCapture;
   /** Reloads the running proxy with new users, as SIGHUP with an edited file would. */
-  reloadUsers(users: Record<string, string>): Promise<void>;
+  reloadUsers(users: Record<string, UserEntry>): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** A user as its ACL rule string, or as the whole user map (acl, certificates, requireCertificate, sources). */
+export type UserEntry = string | { readonly acl: string; readonly [field: string]: unknown };
+
 export interface TestProxyOptions {
-  /** Users as name -> ACL rule string. */
-  users: Record<string, string>;
+  /** Users as name -> ACL rule string or user map. */
+  users: Record<string, UserEntry>;
+  /** More listeners, as YAML list items indented by two spaces (`  - host: 127.0.0.1\n    port: ...`). */
+  listenersYaml?: string;
   /** YAML lines appended at the top level (limits:, blockCommands:, ...). */
   extraYaml?: string;
   poolSize?: number;
@@ -48,12 +53,14 @@ export function captureLogs(): { capture: LogCapture; stream: { write(line: stri
 /** Starts respguard on a free port in front of `upstream`; the upstream's password comes from its RedisServer. */
 export async function startProxy(upstream: RedisServer, options: TestProxyOptions): Promise<TestProxy> {
   const port = await freePort();
-  const configFor = (userRules: Record<string, string>) => {
+  const configFor = (userRules: Record<string, UserEntry>) => {
+    // JSON is valid YAML, so a user map is written as one JSON flow mapping.
     const users = Object.entries(userRules)
-      .map(([name, acl]) => `  ${name}:\n    acl: ${JSON.stringify(acl)}\n`)
+      .map(([name, entry]) => (typeof entry === 'string' ? `  ${name}:\n    acl: ${JSON.stringify(entry)}\n` : `  ${name}: ${JSON.stringify(entry)}\n`))
       .join('');
     const yaml =
       `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
+      (options.listenersYaml ?? '') +
       `upstream:\n  host: 127.0.0.1\n  port: ${upstream.port}\n` +
       (upstream.password ? `  password: \${UPSTREAM_PASSWORD}\n` : '') +
       `  pool:\n    size: ${options.poolSize ?? 2}\n` +
