@@ -26,14 +26,13 @@ export const DEFAULT_BLOCKED_COMMANDS: readonly string[] = Object.freeze([
   'BGSAVE', // writes a snapshot to the server's disk
   'BGREWRITEAOF', // rewrites the append-only file on the server's disk
   'MIGRATE', // copies or moves keys to another host
+  // respguard replies to ACL GETUSER, LIST, USERS, LOG, CAT, DRYRUN and WHOAMI from its own
+  // policy (acl-command.ts), so they are not listed. It rejects the four below itself as well.
+  // They stay listed so that no change of the session's handlers can ever send them upstream.
   'ACL|SETUSER', // creates or changes the server's own users
   'ACL|DELUSER', // deletes server users
-  'ACL|GETUSER', // shows a server user's rules and password hashes
-  'ACL|LIST', // shows every server user's rules and password hashes
-  'ACL|USERS', // lists the server's user names
   'ACL|LOAD', // reloads server users from the ACL file
   'ACL|SAVE', // writes server users to the ACL file
-  'ACL|LOG', // shows denied commands of every client, with client details
   'CLIENT|KILL', // disconnects other clients, including other users' sessions
   'CLIENT|PAUSE', // stops all clients of the server
   'CLIENT|UNPAUSE', // resumes clients paused by someone else

@@ -62,6 +62,12 @@ export class TableIndex {
   readonly channelKinds: Uint8Array;
   /** StricterCheck bits of each command. */
   readonly stricterChecks: Uint8Array;
+  /**
+   * Every command in alphabetical order, each container followed by its subcommands in
+   * alphabetical order. Replies that list commands use it, because a table refreshed from a
+   * server's COMMAND reply comes in that server's hash order.
+   */
+  readonly commandsByName: readonly CommandInfo[];
   private readonly commands: readonly CommandInfo[];
 
   constructor(table: CommandTable) {
@@ -83,6 +89,7 @@ export class TableIndex {
       this.stricterChecks[command.id] = stricterChecksOf(command);
     }
     this.categoryMembers = members;
+    this.commandsByName = sortedByName(this.commands);
   }
 
   /**
@@ -133,6 +140,19 @@ export function commandMayHaveKeys(command: CommandInfo): boolean {
 /** Returns the channel kind of a command, by its name (Redis matches the command's handler). */
 export function channelKindOf(command: CommandInfo): ChannelKind {
   return CHANNEL_COMMANDS.get(command.name) ?? ChannelKind.None;
+}
+
+function byName(a: CommandInfo, b: CommandInfo): number {
+  if (a.name < b.name) return -1;
+  return a.name > b.name ? 1 : 0;
+}
+
+function sortedByName(commands: readonly CommandInfo[]): CommandInfo[] {
+  const sorted: CommandInfo[] = [];
+  for (const command of commands.filter((entry) => entry.parent === undefined).sort(byName)) {
+    sorted.push(command, ...[...(command.subcommands?.values() ?? [])].sort(byName));
+  }
+  return sorted;
 }
 
 /** Returns the StricterCheck bits of a command, by its name. */

@@ -25,7 +25,7 @@ function configError(entries: string[]): RespguardError {
 describe('Blocklist', () => {
   it('knows every default entry', () => {
     expect(() => new Blocklist(DEFAULT_BLOCKED_COMMANDS, table)).not.toThrow();
-    expect(DEFAULT_BLOCKED_COMMANDS).toHaveLength(34);
+    expect(DEFAULT_BLOCKED_COMMANDS).toHaveLength(30);
   });
 
   it('blocks default commands and subcommands', () => {

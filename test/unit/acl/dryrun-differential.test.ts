@@ -14,7 +14,9 @@ import { CommandTable } from '../../../src/commands/table.js';
 import { RawClient } from '../../helpers/resp-client.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
-import { dryrunText, FIXED_REQUESTS, generatedRequests, RULE_STRINGS } from './rule-cases.js';
+import { getUserReply } from '../../../src/acl/acl-replies.js';
+import { AclUser } from '../../../src/acl/user.js';
+import { decode, dryrunText, FIXED_REQUESTS, generatedRequests, normalizeGetUser, RULE_STRINGS } from './rule-cases.js';
 import { randomRequest, randomRules, requestSource } from './random-policy.js';
 import { stricterCase } from './stricter-cases.js';
 import { errorText, RedisQuery, type Reply } from '../../helpers/redis-query.js';
@@ -147,6 +149,21 @@ describe('generated users and requests against redis-server', () => {
     await redis?.stop();
   });
 
+  /** Compares ACL GETUSER of each user with respguard's description; returns the number of users compared. */
+  async function compareDescriptions(
+    requests: readonly { rules: string; name: string; user: CompiledUser }[],
+    descriptions: { rules: string; server: string; respguard: string }[],
+  ): Promise<number> {
+    const users = [...new Map(requests.map((entry) => [entry.name, entry])).values()];
+    const replies = await session.pipeline(users.map(({ name }) => ['ACL', 'GETUSER', name]));
+    users.forEach(({ rules, user }, i) => {
+      const server = normalizeGetUser(JSON.stringify(replies[i]));
+      const respguard = normalizeGetUser(JSON.stringify(decode(getUserReply(user as AclUser, 2).toString('latin1'))));
+      if (server !== respguard) descriptions.push({ rules, server, respguard });
+    });
+    return users.length;
+  }
+
   it(`decide as DRYRUN on ${cases} cases`, { timeout: 60_000 + cases * 5 }, async () => {
     const random = seededRandom(seed);
     const source = requestSource(table);
@@ -155,6 +172,8 @@ describe('generated users and requests against redis-server', () => {
 
     const differences: Difference[] = [];
     const ruleErrors: { rules: string; server: Reply; respguard: string }[] = [];
+    const descriptions: { rules: string; server: string; respguard: string }[] = [];
+    let described = 0;
     const stricter = new Map<string, number>();
     let compared = 0;
     let allowed = 0;
@@ -167,7 +186,8 @@ describe('generated users and requests against redis-server', () => {
 
       const requests: { rules: string; name: string; user: CompiledUser; request: string[] }[] = [];
       rulesList.forEach((rules, i) => {
-        const compiled = compileResult(names[i]!, rules);
+        // The server user starts with reset, which also sets the sanitize-payload flag.
+        const compiled = compileResult(names[i]!, `reset ${rules}`);
         // respguard hides the password of a failing '<password' rule; the server quotes it.
         const serverError = errorText(setups[i]!)?.replace(/modifier '<[^']*'/, "modifier '<***'");
         const server = serverError ?? setups[i]!;
@@ -181,6 +201,7 @@ describe('generated users and requests against redis-server', () => {
         }
       });
       const replies = await session.pipeline(requests.map(({ name, request }) => ['ACL', 'DRYRUN', name, ...request]));
+      if (batch === 0) described += await compareDescriptions(requests, descriptions);
 
       requests.forEach(({ rules, user, request }, j) => {
         const args = request.map((arg) => Buffer.from(arg, 'latin1'));
@@ -203,6 +224,8 @@ describe('generated users and requests against redis-server', () => {
 
     expect(ruleErrors.slice(0, 20), `rule strings compile differently (${replay})`).toEqual([]);
     expect(differences.slice(0, 20), `${differences.length} decisions differ from ACL DRYRUN (${replay})`).toEqual([]);
+    expect(descriptions.slice(0, 5), `users are described differently from ACL GETUSER (${replay})`).toEqual([]);
+    expect(described).toBeGreaterThan(100);
     expect(compared).toBeGreaterThanOrEqual(cases);
     // Guards the generator: a useful run has many allowed and many denied requests, some
     // rejected rule strings and some stricter cases.

@@ -2,6 +2,7 @@
  * Shared cases of the ACL differential tests: rule strings, requests and the ACL DRYRUN text
  * that redis-server 7.0.15 replies for a decision.
  */
+import RedisParser from 'redis-parser';
 import type { Decision } from '../../../src/acl/types.js';
 import type { CommandTable } from '../../../src/commands/table.js';
 import { seededRandom } from '../../helpers/seeded-random.js';
@@ -124,4 +125,38 @@ export function dryrunText(decision: Decision, args: readonly string[]): string 
   if (decision.allowed) return 'OK';
   if (decision.reason === 'command') return `This user has no permissions to run the '${decision.command}' command`;
   return `This user has no permissions to access the '${args[decision.argIndex!]}' ${decision.reason}`;
+}
+
+/** Decodes a RESP2 reply (latin1 bytes) into strings, numbers and arrays, and errors into { error }. */
+export function decode(reply: string): unknown {
+  let value: unknown;
+  const parser = new RedisParser({
+    returnReply: (result: unknown) => (value = result),
+    returnError: (error: Error) => (value = { error: error.message }),
+  });
+  parser.execute(Buffer.from(reply, 'latin1'));
+  return value;
+}
+
+/**
+ * Sorts the single-command rules that follow `+@all` or `-@all` and the category rules, in each
+ * selector of a rule description. Redis lists single commands in the hash order of its command
+ * dictionary, which changes from one server start to the next.
+ */
+export function normalizeRules(text: string): string {
+  return text.replace(/(^|\()([^()]*)/g, (_match, open: string, body: string) => {
+    const words = body.split(' ');
+    const firstCommand = words.findIndex((word) => /^[+-]@all$/.test(word));
+    if (firstCommand < 0) return open + body;
+    let end = firstCommand + 1;
+    while (end < words.length && /^[+-]@/.test(words[end]!)) end++;
+    const singles = words.slice(end).filter((word) => word !== '').sort();
+    const tail = body.endsWith(' ') ? ' ' : '';
+    return open + [...words.slice(0, end), ...singles].join(' ') + tail;
+  });
+}
+
+/** Normalizes the command rules inside a GETUSER reply decoded to JSON. */
+export function normalizeGetUser(json: string): string {
+  return json.replace(/"(-@all|\+@all)([^"]*)"/g, (_match, head: string, rest: string) => JSON.stringify(normalizeRules(head + rest)));
 }
