@@ -1,22 +1,24 @@
 /**
  * `respguard dryrun`: shows what respguard would do with one command from one user, in the
  * order a session checks a request: command lookup and arity, then the user's ACL rules
- * (skipped for commands flagged no_auth, as Redis does), then the blocklist.
+ * (skipped for commands flagged no_auth, as Redis does), then the blocklist. The verdict is
+ * one line for the operator: `OK`, or `denied:`, `blocked:` or `rejected:` with the reason and
+ * the error reply that the client would get.
  */
 import { blockedText } from '../acl/blocklist.js';
+import { explainDenial } from '../acl/explain.js';
 import { nopermText } from '../acl/noperm.js';
 import { EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { loadPolicy } from './load-policy.js';
 
-/** Exit status when the named user is not in the config. */
-const EXIT_UNKNOWN_USER = 2;
+/** Exit status of a command that respguard would not forward. */
+const EXIT_DENIED = 1;
 
 /**
- * Runs `dryrun`. Prints "OK" and returns 0 when the command would be forwarded; prints the
- * error reply and returns 1 when it would be rejected. Returns 2 for an unknown user or a
- * usage error.
+ * Runs `dryrun`. Prints "OK" and returns 0 when the command would be forwarded, or prints why
+ * not and returns 1. Returns 2 for a usage error, an invalid config or an unknown user.
  */
 export async function dryrunCommand(args: string[], io: CliIo): Promise<number> {
   const options = { config: { type: 'string', short: 'c' }, user: { type: 'string', short: 'u' } } as const;
@@ -39,33 +41,41 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
   }
 
   const loaded = await loadPolicy(file, io);
-  if (loaded === undefined) return 1;
+  if (loaded === undefined) return EXIT_USAGE;
   const user = loaded.policy.users.get(userName);
   if (user === undefined) {
     const known = [...loaded.policy.users.keys()].join(', ');
     io.stderr.write(`respguard dryrun: user "${userName}" is not defined in ${file}; its users are: ${known}\n`);
-    return EXIT_UNKNOWN_USER;
+    return EXIT_USAGE;
   }
 
   const commandArgs = parsed.positionals.map((arg) => Buffer.from(arg, 'utf8'));
   const lookup = loaded.table.resolve(commandArgs);
   // Lookup errors quote request bytes decoded as latin1; encoding back gives the bytes Redis sends.
-  if (lookup.kind !== 'ok') return reject(Buffer.from(lookup.error, 'latin1'), io);
+  if (lookup.kind !== 'ok') return verdict(io, 'rejected: the request is invalid', Buffer.from(lookup.error, 'latin1'));
 
   const command = lookup.command;
   if (!command.flags.has('no_auth')) {
     const decision = user.check(command, commandArgs);
-    if (!decision.allowed) return reject(nopermText(decision, user.name), io);
+    if (!decision.allowed) {
+      const mode = user.reportOnly ? ' (report-only user: respguard would log this and forward the command)' : '';
+      return verdict(io, `denied${mode}: ${explainDenial(user, command, commandArgs, decision)}`, nopermText(decision, user.name));
+    }
   }
-  if (loaded.policy.blocklist.blocks(command)) return reject(blockedText(command), io);
+  if (loaded.policy.blocklist.blocks(command)) {
+    const entry = command.parent !== undefined && !loaded.config.blockCommands.includes(command.name.toUpperCase()) ? command.parent : command;
+    const reason = `blocked: '${command.name}' is blocked for every user by the ${entry.name.toUpperCase()} entry of blockCommands`;
+    return verdict(io, reason, blockedText(command));
+  }
 
   io.stdout.write('OK\n');
   return 0;
 }
 
-/** Prints the error reply text that the client would get, as redis-cli shows it (without the "-"). */
-function reject(text: string | Buffer, io: CliIo): number {
-  io.stdout.write(text);
+/** Prints one line: the verdict, then the error reply that the client would get (without the "-"). */
+function verdict(io: CliIo, reason: string, reply: string | Buffer): number {
+  io.stdout.write(`${reason}. The client gets: `);
+  io.stdout.write(reply);
   io.stdout.write('\n');
-  return 1;
+  return EXIT_DENIED;
 }
