@@ -10,6 +10,7 @@ import type { Config } from './config/types.js';
 import { startListener, type Listener } from './listener/listener.js';
 import type { Logger } from './observability/logger.js';
 import { createLoggingObserver, type ProxyObserver } from './observability/observer.js';
+import { RespguardError } from './errors.js';
 import { buildPolicy } from './policy.js';
 import { Session, type ProxyContext } from './session/session.js';
 import { MAX_CLIENTS } from './session/texts.js';
@@ -22,6 +23,11 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<void>;
   /** Replaces users, rules and the blocklist with those of `config`; throws and keeps the running policy when it does not compile. */
   reload(config: Config): Promise<void>;
+  /**
+   * Reads the TLS certificates and keys of every listener again; new handshakes use them and
+   * established connections stay. Throws when a listener rejected its new files (it keeps the old ones).
+   */
+  reloadTls(): Promise<void>;
   /** Listener addresses in the order of the config, with the ports actually bound. */
   readonly addresses: readonly { host: string; port: number }[];
   readonly context: ProxyContext;
@@ -52,7 +58,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
 
   const listeners: Listener[] = [];
   try {
-    for (const listenerConfig of config.listeners) listeners.push(await startListener(listenerConfig, observer, onSocket));
+    for (const listenerConfig of config.listeners) listeners.push(await startListener(listenerConfig, observer, onSocket, { logger }));
   } catch (error) {
     for (const listener of listeners) await listener.close();
     pool.close();
@@ -77,6 +83,13 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   return {
     addresses,
     context,
+    async reloadTls() {
+      const results = await Promise.allSettled(listeners.map((listener) => listener.reloadTls()));
+      const failures = results
+        .map((result, i) => (result.status === 'rejected' ? `${listeners[i]!.label}: ${(result.reason as Error).message}` : null))
+        .filter((failure): failure is string => failure !== null);
+      if (failures.length > 0) throw new RespguardError('RG_ERR_CONFIG', failures.join('\n'));
+    },
     async reload(newConfig: Config) {
       const policy = buildPolicy(newConfig, context.table);
       context.policy = policy;

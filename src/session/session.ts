@@ -12,7 +12,7 @@ import type net from 'node:net';
 import { nopermText } from '../acl/noperm.js';
 import { blockedText } from '../acl/blocklist.js';
 import type { CompiledUser } from '../acl/types.js';
-import { certificateUser, passwordLoginRefusal, peerIdentity, type PeerIdentity } from '../auth/admission.js';
+import { certificateLoginRefusal, certificateUser, passwordLoginRefusal, peerIdentity, type PeerIdentity } from '../auth/admission.js';
 import { checkPassword } from '../auth/credentials.js';
 import type { CommandTable } from '../commands/table.js';
 import type { CommandInfo } from '../commands/types.js';
@@ -161,7 +161,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.observer.authSucceeded(this.source, byCertificate.name, 'certificate');
       return byCertificate;
     }
-    return policy.autoLogin;
+    const refusal = certificateLoginRefusal(policy, this.peer);
+    if (refusal) this.observer.authFailed(this.source, undefined, 'certificate', refusal);
+    // The `default` user logs new connections in only where a password login as it would be allowed.
+    const automatic = policy.autoLogin;
+    return automatic && passwordLoginRefusal(policy, automatic.name, this.peer) === null ? automatic : null;
   }
 
   /** Sets the reply protocol; a pinned connection switches too, behind the requests already sent on it. */

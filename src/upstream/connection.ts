@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
+import type { UpstreamTlsConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
 import { ReplyFramer } from '../resp/reply-framer.js';
 import { encodeCommand, encodeError } from '../resp/encode.js';
@@ -30,6 +31,8 @@ export interface ConnectionOptions {
   readonly maxBulkLength: number;
   /** Name the connection gives itself upstream (CLIENT SETNAME), to tell respguard's connections apart in CLIENT LIST. */
   readonly clientName: string;
+  /** TLS to the upstream; absent means plain TCP. */
+  readonly tls?: UpstreamTlsConfig;
 }
 
 /** Facts about the upstream server learned from its HELLO reply. */

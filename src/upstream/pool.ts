@@ -67,6 +67,7 @@ export class UpstreamPool extends EventEmitter {
       maxReplyDepth: this.limits.maxReplyDepth,
       maxBulkLength: this.limits.maxBulkLength,
       clientName,
+      ...(this.config.tls ? { tls: this.config.tls } : {}),
     };
   }
 

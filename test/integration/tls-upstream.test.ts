@@ -12,6 +12,9 @@ import { UpstreamConnection, type ConnectionOptions } from '../../src/upstream/c
 import { connectUpstream } from '../../src/upstream/socket.js';
 import { CertificateDir, commonName, type IssuedCertificate } from '../helpers/certificates.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { RawClient } from '../helpers/resp-client.js';
+import { parseConfig } from '../../src/config/load.js';
+import { startServer } from '../../src/server.js';
 
 const certificates = new CertificateDir();
 let ca: IssuedCertificate;
@@ -142,7 +145,6 @@ describe('connectUpstream over TLS', () => {
 });
 
 describe('UpstreamConnection over TLS', () => {
-  // NOTE: the pool does not pass upstream.tls to its connections yet, so the options are built here.
   function connect(port: number, tls: UpstreamTlsConfig): UpstreamConnection {
     const options: ConnectionOptions & { tls: UpstreamTlsConfig } = {
       host: '127.0.0.1',
@@ -177,5 +179,43 @@ describe('UpstreamConnection over TLS', () => {
     const connection = connect(tlsPort, tlsOptions({ servername: 'redis.example' }));
     const reason = await new Promise<string>((resolve) => connection.once('close', resolve));
     expect(reason).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+  });
+});
+
+describe('respguard with upstream.tls', () => {
+  it('forwards client commands over TLS with a client certificate', async () => {
+    const port = await freePort();
+    const yaml = [
+      'listeners:',
+      '  - host: 127.0.0.1',
+      `    port: ${port}`,
+      'upstream:',
+      '  host: 127.0.0.1',
+      `  port: ${strictPort}`,
+      '  password: upstream-secret',
+      `  tls: { ca: ${JSON.stringify(ca.certFile)}, cert: ${JSON.stringify(client.certFile)}, key: ${JSON.stringify(client.keyFile)} }`,
+      'users:',
+      '  app:',
+      '    acl: "on >app-pass ~* +@all"',
+      '',
+    ].join('\n');
+    const server = await startServer(parseConfig(yaml, 'tls-upstream.yaml'), { logger: createLogger('silent') });
+    try {
+      const proxyClient = await RawClient.connect(port);
+      expect(await proxyClient.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+      let reply = '';
+      for (let i = 0; i < 100 && reply !== '+OK\r\n'; i++) {
+        reply = await proxyClient.call(['SET', 'tls:k', 'v']);
+        if (reply !== '+OK\r\n') await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(reply).toBe('+OK\r\n');
+      expect(await proxyClient.call(['GET', 'tls:k'])).toBe('$1\r\nv\r\n');
+      expect(await proxyClient.call(['MULTI'])).toBe('+OK\r\n');
+      expect(await proxyClient.call(['GET', 'tls:k'])).toBe('+QUEUED\r\n');
+      expect(await proxyClient.call(['EXEC'])).toBe('*1\r\n$1\r\nv\r\n');
+      proxyClient.close();
+    } finally {
+      await server.close(1000);
+    }
   });
 });
