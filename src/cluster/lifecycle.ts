@@ -43,7 +43,9 @@ export function runUntilStopped(io: CliIo, logger: Logger, role: ProcessRole, op
   const reload = (trigger: ReloadTrigger): void => {
     if (stopping) return;
     logger.info({ event: 'reload', trigger }, trigger === 'SIGHUP' ? 'SIGHUP received; reloading the config' : 'config file changed; reloading the config');
-    reloads = reloads.then(() => role.reload(trigger));
+    reloads = reloads
+      .then(() => role.reload(trigger))
+      .catch((error: unknown) => logger.error({ event: 'reload', trigger, error: (error as Error).message }, 'config reload failed unexpectedly'));
   };
   const onHangup = (): void => reload('SIGHUP');
   const stopWatching =

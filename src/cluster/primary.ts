@@ -237,8 +237,10 @@ class WorkerSupervisor {
   async stop(timeoutMs: number): Promise<number> {
     this.stopping = true;
     for (const timer of this.restartTimers) clearTimeout(timer);
+    const started = new Set(this.started.keys());
     const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
-    const exits = workers.map((worker) => exitOf(worker));
+    // A worker still starting has no signal handler yet and dies of the SIGTERM; only started workers count.
+    const exits = workers.map((worker) => exitOf(worker).then((result) => (started.has(worker) ? result : { code: 0, signal: null })));
     for (const worker of workers) worker.process.kill('SIGTERM');
 
     const killTimer = setTimeout(() => {
