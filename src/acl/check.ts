@@ -41,6 +41,8 @@ export function checkSelectors(
 ): Decision {
   const id = index.idOf(command);
   const mayHaveKeys = id >= 0 ? index.mayHaveKeys[id] === 1 : commandMayHaveKeys(command);
+  const noAuth = id >= 0 ? index.noAuth[id] === 1 : command.flags.has('no_auth');
+  const channelKind = id >= 0 ? (index.channelKinds[id]! as ChannelKind) : channelKindOf(command);
 
   let keys: readonly KeyRef[] | undefined = touchedKeys;
   let worst = DENIED_COMMAND;
@@ -49,7 +51,7 @@ export function checkSelectors(
   for (let s = 0; s < selectors.length; s++) {
     const selector = selectors[s]!;
     if (!selector.allKeys && mayHaveKeys) keys ??= extractKeys(command, args);
-    const denial = selectorDenial(selector, index, id, command, args, keys);
+    const denial = denialRank(selector, id, noAuth, channelKind, args, keys);
     if (denial === 0) return ALLOWED;
     const argIndex = deniedArgIndex;
     if (denial > worst || (denial === worst && denial !== DENIED_COMMAND && argIndex > worstIndex)) {
@@ -63,20 +65,35 @@ export function checkSelectors(
 
 /**
  * Tests whether one selector allows the request as Redis's ACLSelectorCheckCmd does, with the
- * keys already extracted (`keys` may be undefined when the selector allows all keys or the
- * command has none). Returns 0 or the DENIED_* rank, and leaves the denied argument's index in
- * deniedArgIndex, so that the loop above allocates nothing.
+ * keys already extracted. `keys` may be undefined when the selector allows all keys or the
+ * command has none.
  */
-export function selectorDenial(
+export function selectorAllows(
   selector: CompiledSelector,
   index: TableIndex,
-  id: number,
   command: CommandInfo,
+  args: readonly Buffer[],
+  keys: readonly KeyRef[] | undefined,
+): boolean {
+  const id = index.idOf(command);
+  const noAuth = id >= 0 ? index.noAuth[id] === 1 : command.flags.has('no_auth');
+  const channelKind = id >= 0 ? (index.channelKinds[id]! as ChannelKind) : channelKindOf(command);
+  return denialRank(selector, id, noAuth, channelKind, args, keys) === 0;
+}
+
+/**
+ * Returns 0 when the selector allows the request, or the DENIED_* rank. The denied argument's
+ * index is left in deniedArgIndex, so that the loop above allocates nothing.
+ */
+function denialRank(
+  selector: CompiledSelector,
+  id: number,
+  noAuth: boolean,
+  channelKind: ChannelKind,
   args: readonly Buffer[],
   keys: readonly KeyRef[] | undefined,
 ): number {
   deniedArgIndex = 0;
-  const noAuth = id >= 0 ? index.noAuth[id] === 1 : command.flags.has('no_auth');
   if (!noAuth && !commandAllowed(selector, id, args)) return DENIED_COMMAND;
   if (!selector.allKeys && keys !== undefined) {
     const argIndex = firstDeniedKey(selector, keys, args);
@@ -85,7 +102,6 @@ export function selectorDenial(
       return DENIED_KEY;
     }
   }
-  const channelKind = id >= 0 ? (index.channelKinds[id]! as ChannelKind) : channelKindOf(command);
   if (!selector.allChannels && channelKind !== ChannelKind.None) {
     const argIndex = firstDeniedChannel(selector, channelKind, args);
     if (argIndex >= 0) {
@@ -96,7 +112,7 @@ export function selectorDenial(
   return 0;
 }
 
-/** Index of the argument that the last selectorDenial call denied; 0 for a command denial. */
+/** Index of the argument that the last denialRank call denied; 0 for a command denial. */
 let deniedArgIndex = 0;
 
 function denied(rank: number, argIndex: number, selector: number, command: CommandInfo): Decision {

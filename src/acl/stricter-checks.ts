@@ -17,7 +17,7 @@
 import { extractKeys, type KeyRef } from '../commands/keys.js';
 import { extractTouchedKeys, parseSortOptions } from '../commands/keys-touched.js';
 import type { CommandInfo } from '../commands/types.js';
-import { checkSelectors, selectorDenial } from './check.js';
+import { checkSelectors, selectorAllows } from './check.js';
 import type { CompiledSelector } from './selector.js';
 import { StricterCheck, stricterChecksOf, type TableIndex } from './table-index.js';
 import type { Decision } from './types.js';
@@ -49,7 +49,7 @@ export function checkStricter(user: StricterCheckUser, index: TableIndex, comman
     }
   }
   if ((checks & StricterCheck.SortPattern) !== 0) {
-    const decision = checkSortPattern(user.selectors, index, id, command, args);
+    const decision = checkSortPattern(user.selectors, index, command, args);
     if (!decision.allowed) return decision;
   }
   if ((checks & StricterCheck.Script) !== 0 && !user.unrestricted && !user.allowScripts) {
@@ -62,13 +62,7 @@ export function checkStricter(user: StricterCheckUser, index: TableIndex, comman
  * Denies a SORT or SORT_RO pattern unless some selector both allows the request and may read
  * every key, as Redis 7.0's ACLUserCheckCmdWithUnrestrictedKeyAccess decides.
  */
-function checkSortPattern(
-  selectors: readonly CompiledSelector[],
-  index: TableIndex,
-  id: number,
-  command: CommandInfo,
-  args: readonly Buffer[],
-): Decision {
+function checkSortPattern(selectors: readonly CompiledSelector[], index: TableIndex, command: CommandInfo, args: readonly Buffer[]): Decision {
   const options = parseSortOptions(args, command.name === 'sort_ro');
   if (options.pattern < 0) return ALLOWED;
 
@@ -76,7 +70,7 @@ function checkSortPattern(
   for (const selector of selectors) {
     if (!selector.readsAllKeys) continue;
     if (!selector.allKeys) keys ??= extractKeys(command, args);
-    if (selectorDenial(selector, index, id, command, args, keys) === 0) return ALLOWED;
+    if (selectorAllows(selector, index, command, args, keys)) return ALLOWED;
   }
   return {
     allowed: false,

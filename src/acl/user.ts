@@ -68,9 +68,4 @@ export class AclUser implements CompiledUser {
     if (!decision.allowed) return decision;
     return checkStricter(this, this.index, command, args);
   }
-
-  /** Tests whether a script or function from this user would be allowed by the script policy. */
-  get mayRunScripts(): boolean {
-    return this.unrestricted || this.allowScripts;
-  }
 }
