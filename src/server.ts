@@ -93,6 +93,8 @@ export async function startServer(config: Config, options: { logger: Logger; obs
     async reload(newConfig: Config) {
       const policy = buildPolicy(newConfig, context.table);
       context.policy = policy;
+      // New sessions take the new limits; the output buffer limit applies to open sessions too.
+      context.limits = newConfig.limits;
       currentConfig = newConfig;
       // Sessions of removed or disabled users close now; the others take their new rules here too.
       for (const session of sessions.values()) session.refreshUser();

@@ -130,6 +130,11 @@ class ProxyRole implements ProcessRole {
 
   /** Loads the file again and applies it; on any failure the running configuration stays in force. */
   async reload(trigger: ReloadTrigger): Promise<void> {
+    if (trigger === 'SIGHUP') {
+      // Certificates rotate independently of the config: each listener logs its own outcome
+      // (tls_reload: ok, unchanged or rejected) and keeps its old files on failure.
+      await this.server.reloadTls().catch(() => {});
+    }
     let next: Config;
     try {
       next = await loadConfig(this.file, this.io.env);

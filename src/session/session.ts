@@ -38,7 +38,7 @@ export interface ProxyContext {
   table: CommandTable;
   policy: Policy;
   readonly pool: UpstreamPool;
-  readonly limits: LimitsConfig;
+  limits: LimitsConfig;
   readonly logger: Logger;
   readonly observer: ProxyObserver;
   /** Open sessions by id, to map client ids in CLIENT TRACKING REDIRECT and CLIENT UNBLOCK. */
@@ -324,7 +324,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   /** Reports a command that was answered without the upstream. */
   commandDone(command: string, result: CommandResult): void {
     const proxyNs = Number(process.hrtime.bigint() - this.commandStart);
-    this.observer.commandDone(this.user?.name ?? 'unauthenticated', command, result, proxyNs, 0);
+    const user = this.user?.name ?? 'unauthenticated';
+    this.observer.commandDone(user, command, result, proxyNs, 0);
+    if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, command, result, proxyNs, 0);
   }
 
   /** Runs a command that respguard answers itself; returns false when `info` is not one of those. */
@@ -517,7 +519,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.inFlight -= 1;
       const upstreamNs = Number(process.hrtime.bigint() - slot.sentAt);
       const result: CommandResult = slot.data === CONNECTION_LOST_REPLY ? 'upstream_error' : 'allowed';
-      this.observer.commandDone(this.user?.name ?? 'unauthenticated', slot.command, result, slot.proxyNs, upstreamNs);
+      const user = this.user?.name ?? 'unauthenticated';
+      this.observer.commandDone(user, slot.command, result, slot.proxyNs, upstreamNs);
+      if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, slot.command, result, slot.proxyNs, upstreamNs);
       if (this.inFlight === 0) {
         this.sendHeld();
         this.releaseRetiring();

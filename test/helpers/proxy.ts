@@ -4,6 +4,7 @@
  */
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createMetricsObserver } from '../../src/observability/metrics-observer.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { freePort, type RedisServer } from './redis-server.js';
 
@@ -34,6 +35,8 @@ export interface TestProxyOptions {
   extraYaml?: string;
   poolSize?: number;
   maxPinned?: number;
+  /** Record through the metrics observer, as `respguard` runs, instead of the audit-only default. */
+  metrics?: boolean;
 }
 
 export function captureLogs(): { capture: LogCapture; stream: { write(line: string): void } } {
@@ -72,7 +75,8 @@ export async function startProxy(upstream: RedisServer, options: TestProxyOption
   const config = configFor(options.users);
   const { capture, stream } = captureLogs();
   const logger = createLogger('debug', stream);
-  const server = await startServer(config, { logger });
+  const observer = options.metrics ? createMetricsObserver(logger, { processMetrics: false, audit: config.audit }) : undefined;
+  const server = await startServer(config, { logger, ...(observer ? { observer } : {}) });
   await waitUntilReady(server);
   return {
     port,
