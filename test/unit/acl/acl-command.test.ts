@@ -1,5 +1,5 @@
 /**
- * Tests of the ACL subcommands that respguard answers from its own policy. The same users are
+ * Tests of the ACL subcommands that respguard replies to from its own policy. The same users are
  * created on redis-server 7.0.15, and each reply is compared with the server's reply to the
  * same request, byte for byte where Redis's reply does not depend on its hash order.
  */

@@ -13,7 +13,7 @@ function event(object: string, overrides: Partial<AclLogEvent> = {}): AclLogEven
   };
 }
 
-/** An AclLog whose clock the test moves. */
+/** Creates an AclLog whose clock the test moves. */
 function logWithClock(maxLength?: number): { log: AclLog; advance(ms: number): void } {
   let now = 1_000_000;
   const log = new AclLog({ ...(maxLength === undefined ? {} : { maxLength }), now: () => now });

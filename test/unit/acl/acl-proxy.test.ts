@@ -1,7 +1,7 @@
 /**
- * ACL subcommands through a running respguard: the session answers them from respguard's own
- * policy before it applies the blocklist, so a listed ACL subcommand that respguard answers
- * never reaches the upstream, whose own users stay hidden.
+ * ACL subcommands through a running respguard. The session replies to them from respguard's
+ * own policy before it applies the blocklist, so an ACL subcommand that respguard handles never
+ * reaches the upstream, even when blockCommands lists it, and the upstream's users stay hidden.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type TestProxy } from '../../helpers/proxy.js';

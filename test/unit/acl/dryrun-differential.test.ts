@@ -2,8 +2,8 @@
  * Compares compiled users with redis-server 7.0.15: each rule string is set on the server with
  * ACL SETUSER, and every request's decision must equal the server's ACL DRYRUN reply, except for
  * the documented cases where respguard is stricter (stricter-cases.ts). Hand-written rule strings
- * run against every command of the table; the large test below generates users and requests from
- * a seed (ACL_DIFF_CASES and ACL_DIFF_SEED choose how many and which). Then the NOPERM lines of
+ * run against every command of the table. The large test below generates users and requests
+ * from a seed, and ACL_DIFF_CASES and ACL_DIFF_SEED choose how many and which. Then the NOPERM lines of
  * denied requests must equal the ones the server sends to a client logged in as that user.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,7 +99,7 @@ describe('ACL decisions against redis-server ACL DRYRUN', () => {
   });
 });
 
-/** Cases of the large differential test in CI; ACL_DIFF_CASES asks for more. */
+/** Number of cases of the large differential test in CI. ACL_DIFF_CASES sets another number. */
 const CI_CASES = 6000;
 /** The seed of CI runs, so that every run compares the same cases. */
 const CI_SEED = 20240607;
@@ -117,7 +117,7 @@ function largeRunSettings(): { cases: number; seed: number } {
   return { cases, seed };
 }
 
-/** The error of compileUser as the server words it, or 'OK'. */
+/** Compiles a user and returns it with the result as the server would word it: 'OK' or the error. */
 function compileResult(name: string, rules: string): { user?: CompiledUser; result: string } {
   try {
     return { user: compileUser(name, rules, table), result: 'OK' };

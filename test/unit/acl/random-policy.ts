@@ -101,8 +101,8 @@ function sha256(text: string): string {
 }
 
 /**
- * Builds one rule string. Most are shaped as operators write them (user flags, keys, channels,
- * commands, then selectors); one in five is a random sequence of any operations, and some
+ * Builds one rule string. Most are shaped as operators write them: user flags, keys, channels,
+ * commands, then selectors. One in five is a random sequence of any operations, and some
  * contain an operation that Redis rejects.
  */
 export function randomRules(random: Random): string {

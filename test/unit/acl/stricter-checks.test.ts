@@ -1,8 +1,8 @@
 /**
  * Pins every case where respguard denies a request that redis-server 7.0.15's ACL DRYRUN
  * allows: keys that the command touches but Redis 7.0's key specs miss, SORT patterns from users
- * who may not read every key, and scripts from restricted users. Each case asks the real server
- * for its DRYRUN answer, so a server that starts to deny the request shows up here.
+ * who may not read every key, and scripts from restricted users. Each case also sends ACL DRYRUN
+ * to the real server and expects OK, so a server that starts to deny the request fails here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileUser, type CompileOptions } from '../../../src/acl/compile.js';
