@@ -27,7 +27,11 @@ export function buildPolicy(config: Config, table: CommandTable): Policy {
   const problems: string[] = [];
   for (const [name, user] of Object.entries(config.users)) {
     try {
-      const options = { reportOnly: user.enforce === false, allowScripts: user.allowScripts === true };
+      const options = {
+        reportOnly: user.enforce === false,
+        allowScripts: user.allowScripts === true,
+        scriptsNeedOptIn: config.blockCommands.length > 0,
+      };
       users.set(name, compileUser(name, user.acl, table, options));
     } catch (error) {
       problems.push(`${config.file}: users.${name}.acl: ${(error as Error).message}`);

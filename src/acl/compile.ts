@@ -28,6 +28,12 @@ export interface CompileOptions {
   readonly reportOnly?: boolean;
   /** `allowScripts: true`: scripts and functions are allowed although the user is restricted. */
   readonly allowScripts?: boolean;
+  /**
+   * Scripts need `allowScripts` even for a user whose rules allow everything. Set while the
+   * blocklist is not empty, because a script's own commands pass neither the user's rules nor
+   * the blocklist.
+   */
+  readonly scriptsNeedOptIn?: boolean;
 }
 
 /**
@@ -125,6 +131,7 @@ class UserState {
       index: this.index,
       reportOnly: options.reportOnly === true,
       allowScripts: options.allowScripts === true,
+      scriptsNeedOptIn: options.scriptsNeedOptIn === true,
     });
   }
 

@@ -28,8 +28,8 @@ export function explainDenial(user: CompiledUser, command: CommandInfo, args: re
       return explainChannel(user, command, args, decision);
     case 'script':
       return (
-        `${subject} may not run ${name}, because scripts and functions run with respguard's upstream rights and the ` +
-        "user's rules restrict keys, channels or commands. Set allowScripts: true for the user to allow them"
+        `${subject} may not run ${name}, because scripts and functions run with respguard's upstream rights, beyond the ` +
+        "user's rules and blockCommands. Set allowScripts: true for the user to allow them"
       );
     case 'sort-pattern':
       return (

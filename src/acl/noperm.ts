@@ -58,7 +58,7 @@ export function dryrunDenialText(decision: Denial, args: readonly Buffer[]): Buf
 function scriptDenialText(command: string): string {
   return (
     `this user has no permissions to run the '${command}' command, because scripts and functions run with ` +
-    "respguard's upstream rights and this user's ACL rules restrict keys, channels or commands. " +
+    "respguard's upstream rights, beyond this user's ACL rules and respguard's blockCommands. " +
     'Set allowScripts: true for the user in the respguard config to allow them'
   );
 }

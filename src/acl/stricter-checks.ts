@@ -10,9 +10,10 @@
  * 2. SORT patterns: Redis 7.0 rejects a BY pattern with `*` or a GET pattern from a user who may
  *    not read every key, but only when the command runs, with the user it runs as. Upstream that
  *    is respguard's own user, so respguard makes the check itself.
- * 3. Scripts and functions run with respguard's upstream rights, which no key, channel or
- *    command rule of the caller limits. They are denied to a user whose rules restrict anything,
- *    unless the config sets `allowScripts: true` for that user.
+ * 3. Scripts and functions run with respguard's upstream rights, which neither the caller's
+ *    rules nor the blocklist limit. They are denied to a user whose rules restrict anything, and
+ *    to every user while the blocklist is not empty, unless the config sets `allowScripts: true`
+ *    for that user.
  */
 import { extractKeys, type KeyRef } from '../commands/keys.js';
 import { extractTouchedKeys, parseSortOptions } from '../commands/keys-touched.js';
@@ -30,6 +31,8 @@ export interface StricterCheckUser {
   /** Some selector allows every command on every key and channel. */
   readonly unrestricted: boolean;
   readonly allowScripts: boolean;
+  /** Scripts need allowScripts even when `unrestricted`, because the blocklist is not empty. */
+  readonly scriptsNeedOptIn: boolean;
 }
 
 /**
@@ -52,7 +55,8 @@ export function checkStricter(user: StricterCheckUser, index: TableIndex, comman
     const decision = checkSortPattern(user.selectors, index, command, args);
     if (!decision.allowed) return decision;
   }
-  if ((checks & StricterCheck.Script) !== 0 && !user.unrestricted && !user.allowScripts) {
+  const scriptsByRules = user.unrestricted && !user.scriptsNeedOptIn;
+  if ((checks & StricterCheck.Script) !== 0 && !scriptsByRules && !user.allowScripts) {
     return { allowed: false, reason: 'script', command: command.name, stricter: true };
   }
   return ALLOWED;

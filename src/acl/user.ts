@@ -30,6 +30,7 @@ export interface AclUserFields {
   readonly index: TableIndex;
   readonly reportOnly: boolean;
   readonly allowScripts: boolean;
+  readonly scriptsNeedOptIn: boolean;
 }
 
 /** A compiled user. Immutable. */
@@ -46,6 +47,8 @@ export class AclUser implements CompiledUser {
   readonly selectors: readonly CompiledSelector[];
   /** Some selector allows every command on every key and channel. */
   readonly unrestricted: boolean;
+  /** Scripts need allowScripts even when `unrestricted` (the blocklist is not empty). */
+  readonly scriptsNeedOptIn: boolean;
   readonly index: TableIndex;
 
   constructor(fields: AclUserFields) {
@@ -59,6 +62,7 @@ export class AclUser implements CompiledUser {
     this.passwordHashes = Object.freeze(fields.hexDigests.map((hex) => Buffer.from(hex, 'hex')));
     this.selectors = Object.freeze([...fields.selectors]);
     this.unrestricted = fields.selectors.some((selector) => selector.unrestricted);
+    this.scriptsNeedOptIn = fields.scriptsNeedOptIn;
     this.index = fields.index;
     Object.freeze(this);
   }

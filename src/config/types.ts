@@ -65,7 +65,10 @@ export interface UserConfig {
   readonly sources?: readonly string[];
   /** `false` puts the user in report-only mode: denials are logged and counted, and the command is forwarded. Absent means true. */
   readonly enforce?: boolean;
-  /** `true` allows scripts and functions although the user's rules restrict keys, channels or commands. Absent means false. */
+  /**
+   * `true` allows scripts and functions, which run beyond the user's rules and the blocklist. Absent
+   * means false: scripts then run only for a user allowed everything while `blockCommands` is empty.
+   */
   readonly allowScripts?: boolean;
 }
 

@@ -256,7 +256,7 @@ describe('ACL subcommands', () => {
     const reply = run(scripts, 'admin', ['acl', 'dryrun', 'app', 'eval', 's', '0']);
     expect(decode(reply)).toBe(
       "This user has no permissions to run the 'eval' command, because scripts and functions run with respguard's " +
-        "upstream rights and this user's ACL rules restrict keys, channels or commands. Set allowScripts: true for the " +
+        "upstream rights, beyond this user's ACL rules and respguard's blockCommands. Set allowScripts: true for the " +
         'user in the respguard config to allow them',
     );
   });

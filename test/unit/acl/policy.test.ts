@@ -36,7 +36,17 @@ describe('buildPolicy', () => {
     expect(policy.users.get('scripted')!.allowScripts).toBe(true);
     expect(policy.users.get('scripted')!.check(command, args)).toEqual({ allowed: true });
     expect(policy.users.get('restricted')!.check(command, args)).toEqual({ allowed: false, reason: 'script', command: 'eval', stricter: true });
+    // With the default blocklist in force, even a user allowed everything needs the opt-in:
+    // a script's own commands would pass the blocklist unchecked.
+    expect(policy.users.get('admin')!.check(command, args)).toEqual({ allowed: false, reason: 'script', command: 'eval', stricter: true });
+  });
+
+  it('allows scripts to unrestricted users when nothing is blocked', () => {
+    const yaml = 'listeners:\n  - { host: 127.0.0.1, port: 6380 }\nblockCommands: []\nusers:\n  admin: { acl: "on >c ~* &* +@all" }\n  restricted: { acl: "on >b ~a* +@scripting" }\n';
+    const policy = buildPolicy(parseConfig(yaml, 'policy.yaml', {}), table);
+    const { command, args } = eval0();
     expect(policy.users.get('admin')!.check(command, args)).toEqual({ allowed: true });
+    expect(policy.users.get('restricted')!.check(command, args)).toEqual({ allowed: false, reason: 'script', command: 'eval', stricter: true });
   });
 
   it('blocks only the ACL subcommands that change users', () => {

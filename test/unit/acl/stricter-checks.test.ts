@@ -173,12 +173,12 @@ describe('stricter checks against redis-server', () => {
       if (decision.allowed) return;
       expect(nopermText(decision, 'u')).toBe(
         "NOPERM this user has no permissions to run the 'eval' command, because scripts and functions run with " +
-          "respguard's upstream rights and this user's ACL rules restrict keys, channels or commands. " +
+          "respguard's upstream rights, beyond this user's ACL rules and respguard's blockCommands. " +
           'Set allowScripts: true for the user in the respguard config to allow them',
       );
       expect(dryrunDenialText(decision, []).toString()).toBe(
         "This user has no permissions to run the 'eval' command, because scripts and functions run with " +
-          "respguard's upstream rights and this user's ACL rules restrict keys, channels or commands. " +
+          "respguard's upstream rights, beyond this user's ACL rules and respguard's blockCommands. " +
           'Set allowScripts: true for the user in the respguard config to allow them',
       );
     });

@@ -99,7 +99,7 @@ describe('dryrun', () => {
       'scripter',
       ['EVAL', 'return 1', '1', 'k1'],
       1,
-      `denied: user "scripter" may not run 'eval', because scripts and functions run with respguard's upstream rights and the user's rules restrict keys, channels or commands. Set allowScripts: true for the user to allow them. The client gets: NOPERM this user has no permissions to run the 'eval' command, because scripts and functions run with respguard's upstream rights and this user's ACL rules restrict keys, channels or commands. Set allowScripts: true for the user in the respguard config to allow them\n`,
+      `denied: user "scripter" may not run 'eval', because scripts and functions run with respguard's upstream rights, beyond the user's rules and blockCommands. Set allowScripts: true for the user to allow them. The client gets: NOPERM this user has no permissions to run the 'eval' command, because scripts and functions run with respguard's upstream rights, beyond this user's ACL rules and respguard's blockCommands. Set allowScripts: true for the user in the respguard config to allow them\n`,
     ],
     [
       'denied report-only user',
