@@ -47,7 +47,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   pool.start();
 
   const onSocket = (socket: net.Socket, label: string): void => {
-    if (sessions.size >= config.limits.maxClients) {
+    if (sessions.size >= context.limits.maxClients) {
       observer.limitDisconnect({ listener: label, remote: `${socket.remoteAddress}:${socket.remotePort}`, session: 0 }, 'max_clients', undefined);
       socket.end(MAX_CLIENTS);
       return;
@@ -107,8 +107,10 @@ export async function startServer(config: Config, options: { logger: Logger; obs
       logger.info({ event: 'stop', sessions: sessions.size }, 'respguard stopping');
       const listenersClosed = Promise.all(listeners.map((listener) => listener.close()));
       for (const session of sessions.values()) session.shutdown();
+      // Wait until every reply owed is written; a client that stays connected after that is closed.
       const deadline = Date.now() + timeoutMs;
-      while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const owed = (): boolean => [...sessions.values()].some((session) => !session.drained);
+      while (owed() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       for (const session of sessions.values()) session.destroy();
       pool.close();
       await Promise.race([listenersClosed, new Promise((resolve) => setTimeout(resolve, 100))]);

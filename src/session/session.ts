@@ -50,6 +50,12 @@ const ALWAYS_ALLOWED_BEFORE_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 /** Commands Redis accepts from a RESP2 client in subscribed mode. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
 
+/**
+ * Commands that turn the connection they run on into a replication stream. They never run
+ * through respguard, whatever the blocklist says, because no connection of the pool may carry one.
+ */
+const NEVER_FORWARDED = new Set(['sync', 'psync', 'replconf']);
+
 /** Commands that run at once inside MULTI instead of being queued, as in Redis. */
 const IMMEDIATE_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
@@ -102,7 +108,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private corked = false;
   /** Reply bytes not yet handed to the socket, joined while they are adjacent. */
   private outgoing: Buffer | null = null;
-  private pausedFor = 0;
+  /** Upstream connections whose write buffer is full: reading waits for their 'drain'. */
+  private readonly waitingForUpstream = new Set<UpstreamConnection>();
   /** Start of the command being executed (process.hrtime.bigint), for the time respguard adds. */
   private commandStart = 0n;
   readonly remote: string;
@@ -132,7 +139,6 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.resetState();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.resume());
     socket.on('error', (error: NodeJS.ErrnoException) => this.logger.debug({ error: error.code ?? error.message }, 'client socket error'));
     socket.on('close', () => this.onSocketClose());
     this.observer.clientConnected(listener);
@@ -282,6 +288,10 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(encodeError(blockedText(info)), info.name, 'blocked');
       return;
     }
+    if (NEVER_FORWARDED.has(base.name)) {
+      this.reject(texts.replicationNotSupported(info.name), info.name, 'rejected');
+      return;
+    }
     const effect = stateEffect(info, args);
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
     this.forward(info.name, command.raw ?? encodeCommand(args));
@@ -308,7 +318,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    */
   private queueInTransaction(info: CommandInfo, args: readonly Buffer[], raw: Buffer | null): void {
     const effect = stateEffect(info, args);
-    if (localHandler(info) || (effect !== null && !QUEUEABLE_EFFECTS.has(effect))) {
+    const base = info.parent ?? info;
+    if (localHandler(info) || NEVER_FORWARDED.has(base.name) || (effect !== null && !QUEUEABLE_EFFECTS.has(effect))) {
       this.reject(texts.notSupportedInMulti(info.name), info.name, 'rejected');
       return;
     }
@@ -366,7 +377,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     let target = this.pinned;
     if (!target) {
       const current = this.upstream;
-      target = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring ? current : this.context.pool.pick(this.protocol);
+      const keep = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring && current.options.protocol === this.protocol;
+      target = keep ? current : this.context.pool.pick(this.protocol);
     }
     if (!target) {
       this.reply(texts.upstreamUnavailableText(this.context.pool.lastError));
@@ -394,8 +406,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.inFlight += 1;
     slot.sentAt = process.hrtime.bigint();
     if (!target.send(request, slot)) {
-      this.pause();
-      target.once('drain', () => this.resume());
+      if (!this.waitingForUpstream.has(target)) {
+        this.waitingForUpstream.add(target);
+        target.once('drain', () => {
+          this.waitingForUpstream.delete(target);
+          this.resumeIfClear();
+        });
+      }
+      this.socket.pause();
     }
   }
 
@@ -568,14 +586,17 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     }
   }
 
+  /**
+   * Hands reply bytes to the socket. Like Redis, respguard keeps reading a client whose replies
+   * pile up (a client may write a whole pipeline before it reads), and bounds the pile with
+   * `limits.maxOutputBuffer` instead: past it, the client is disconnected.
+   */
   private writeToSocket(data: Buffer): void {
     if (this.socket.write(data)) return;
     if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
       this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);
       this.destroy();
-      return;
     }
-    this.pause();
   }
 
   uncork(): void {
@@ -586,16 +607,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.socket.uncork();
   }
 
-  /** Stops reading requests until every reason to pause is gone. */
-  private pause(): void {
-    if (this.pausedFor === 0) this.socket.pause();
-    this.pausedFor += 1;
-  }
-
-  private resume(): void {
-    if (this.pausedFor === 0) return;
-    this.pausedFor -= 1;
-    if (this.pausedFor === 0 && !this.closed) this.socket.resume();
+  /**
+   * Reads requests again once no upstream connection this session wrote to has a full write
+   * buffer. Each connection is one set entry, so any number of refused writes to it is undone
+   * by its one 'drain'.
+   */
+  private resumeIfClear(): void {
+    if (this.waitingForUpstream.size > 0 || this.closed) return;
+    if (!this.closing) this.socket.resume();
   }
 
   // ---- closing ----
@@ -621,8 +640,13 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Graceful stop: reads no more requests, and closes once every reply already owed is written. */
   shutdown(): void {
-    this.socket.pause();
+    // Reading goes on (new requests are ignored while closing), so a client that leaves is seen.
     this.closeAfterReplies();
+  }
+
+  /** True when every reply owed was handed to the socket and the socket wrote it. */
+  get drained(): boolean {
+    return this.closed || (this.replyHead === null && this.outgoing === null && this.socket.writableLength === 0);
   }
 
   destroy(): void {

@@ -41,6 +41,11 @@ export function notSupportedInMulti(name: string): Buffer {
   return encodeError(`ERR '${name}' inside MULTI is not supported by respguard; run it outside the transaction`);
 }
 
+/** Reply to SYNC, PSYNC and REPLCONF, which would turn an upstream connection into a replication stream. */
+export function replicationNotSupported(name: string): Buffer {
+  return encodeError(`ERR '${name}' cannot run through respguard: a replica must connect to Redis directly`);
+}
+
 /** Reply when every connection that sessions may pin is in use. */
 export function noPinnedConnection(name: string, maxPinned: number): Buffer {
   return encodeError(

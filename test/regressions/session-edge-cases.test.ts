@@ -1,0 +1,92 @@
+/**
+ * Session behaviours found by trying respguard as a new user would: large pipelines written
+ * before any reply is read, protocol switches inside one pipeline, replication commands, and a
+ * prompt stop when clients are idle.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { RawClient, encodeCommand } from '../helpers/resp-client.js';
+import { startProxy, type TestProxy } from '../helpers/proxy.js';
+
+let upstream: RedisServer;
+let proxy: TestProxy;
+
+beforeAll(async () => {
+  upstream = await startRedis({ password: 'upstream-secret' });
+  proxy = await startProxy(upstream, {
+    users: { app: 'on >app-pass ~* &* +@all -flushdb' },
+    extraYaml: 'blockCommands: []\n',
+  });
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await upstream?.stop();
+});
+
+async function login(): Promise<RawClient> {
+  const client = await RawClient.connect(proxy.port);
+  expect(await client.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+  return client;
+}
+
+describe('large pipelines read after writing', () => {
+  for (const [name, command, reply] of [
+    ['local replies', ['CLIENT', 'GETNAME'], '$-1\r\n'],
+    ['denials', ['FLUSHDB'], "-NOPERM this user has no permissions to run the 'flushdb' command\r\n"],
+    ['forwarded replies', ['ECHO', 'x'], '$1\r\nx\r\n'],
+  ] as const) {
+    it(`answers 20000 ${name}`, async () => {
+      const client = await login();
+      const one = encodeCommand(command);
+      client.send(Buffer.concat(Array.from({ length: 20_000 }, () => one)));
+      for (let i = 0; i < 20_000; i++) {
+        const got = await client.reply(20_000);
+        if (got !== reply) expect(`${i}: ${got}`).toBe(`${i}: ${reply}`);
+      }
+      client.close();
+    });
+  }
+});
+
+describe('protocol switch in one pipeline', () => {
+  it('answers each command in the protocol in force', async () => {
+    const client = await login();
+    expect(await client.call(['HSET', 'proto:h', 'f', 'v'])).toBe(':1\r\n');
+    client.send(Buffer.concat([encodeCommand(['HELLO', '3']), encodeCommand(['HGETALL', 'proto:h']), encodeCommand(['HELLO', '2']), encodeCommand(['HGETALL', 'proto:h'])]));
+    expect((await client.reply()).startsWith('%7\r\n')).toBe(true);
+    expect(await client.reply()).toBe('%1\r\n$1\r\nf\r\n$1\r\nv\r\n');
+    expect((await client.reply()).startsWith('*14\r\n')).toBe(true);
+    expect(await client.reply()).toBe('*2\r\n$1\r\nf\r\n$1\r\nv\r\n');
+    client.close();
+  });
+});
+
+describe('replication commands', () => {
+  it('never reach the upstream', async () => {
+    const client = await login();
+    expect(await client.call(['PSYNC', '?', '-1'])).toBe("-ERR 'psync' cannot run through respguard: a replica must connect to Redis directly\r\n");
+    expect(await client.call(['SYNC'])).toBe("-ERR 'sync' cannot run through respguard: a replica must connect to Redis directly\r\n");
+    expect(await client.call(['REPLCONF', 'listening-port', '1'])).toBe("-ERR 'replconf' cannot run through respguard: a replica must connect to Redis directly\r\n");
+    expect(await client.call(['PING'])).toBe('+PONG\r\n');
+    client.close();
+  });
+});
+
+describe('graceful stop', () => {
+  it('does not wait for idle clients to leave', async () => {
+    const own = await startProxy(upstream, { users: { app: 'on >app-pass ~* +@all' } });
+    const idle = await RawClient.connect(own.port);
+    expect(await idle.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+    const busy = await RawClient.connect(own.port);
+    expect(await busy.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+    busy.send(['BLPOP', 'stop:q', '0.3']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    await own.server.close(10_000);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await busy.reply()).toBe('*-1\r\n');
+    expect(await idle.waitClosed()).toBe(true);
+    expect(await busy.waitClosed()).toBe(true);
+  });
+});
