@@ -11,6 +11,7 @@ import { startListener, type Listener } from './listener/listener.js';
 import type { Logger } from './observability/logger.js';
 import { createLoggingObserver, type ProxyObserver } from './observability/observer.js';
 import { RespguardError } from './errors.js';
+import { AclLog } from './acl/acl-log.js';
 import { buildPolicy } from './policy.js';
 import { Session, type ProxyContext } from './session/session.js';
 import { MAX_CLIENTS } from './session/texts.js';
@@ -40,7 +41,17 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   const table = CommandTable.default();
   const pool = new UpstreamPool(config.upstream, config.limits, logger);
   const sessions = new Map<number, Session>();
-  const context: ProxyContext = { table, policy: buildPolicy(config, table), pool, limits: config.limits, logger, observer, sessions };
+  const context: ProxyContext = {
+    table,
+    policy: buildPolicy(config, table),
+    pool,
+    limits: config.limits,
+    logger,
+    observer,
+    sessions,
+    // One log for the process, kept across reloads, as Redis keeps its ACL LOG.
+    aclLog: new AclLog(),
+  };
   let nextSessionId = 1;
 
   pool.on('first-ready', (connection: UpstreamConnection) => refreshCommandTable(connection, context, () => currentConfig));

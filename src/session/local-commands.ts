@@ -49,7 +49,8 @@ export function localHandler(command: CommandInfo): LocalHandler | undefined {
 function aclHandler(session: Session, args: readonly Buffer[], command: CommandInfo): boolean {
   const user = session.user;
   if (!user) return false;
-  const reply = aclCommand({ user, protocol: session.protocol, policy: session.context.policy }, command, args);
+  const context = session.context;
+  const reply = aclCommand({ user, protocol: session.protocol, policy: context.policy, log: context.aclLog, table: context.table }, command, args);
   if (!reply) return false;
   session.reply(reply);
   return true;

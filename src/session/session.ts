@@ -9,6 +9,7 @@
  * one upstream connection while it has requests in flight, so its commands run in order.
  */
 import type net from 'node:net';
+import type { AclLog } from '../acl/acl-log.js';
 import { nopermText } from '../acl/noperm.js';
 import { blockedText } from '../acl/blocklist.js';
 import type { CompiledUser } from '../acl/types.js';
@@ -41,6 +42,8 @@ export interface ProxyContext {
   limits: LimitsConfig;
   readonly logger: Logger;
   readonly observer: ProxyObserver;
+  /** Recent denials and authentication failures, for ACL LOG. */
+  readonly aclLog: AclLog;
   /** Open sessions by id, to map client ids in CLIENT TRACKING REDIRECT and CLIENT UNBLOCK. */
   readonly sessions: ReadonlyMap<number, Session>;
 }
@@ -206,6 +209,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (!user) reason = 'unknown user';
     else if (!user.enabled) reason = 'user disabled';
     this.observer.authFailed(this.source, user ? userName : undefined, via, reason);
+    this.context.aclLog.addAuthFailure(userName, via, this.describe());
     return false;
   }
 
@@ -261,6 +265,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (!info.flags.has('no_auth')) {
       const decision = user.check(info, args);
       if (!decision.allowed) {
+        this.context.aclLog.addDenial(decision, args, user.name, this.describe());
         if (user.reportOnly) {
           this.observer.commandDenied(this.source, user.name, info.name, `${decision.reason} (report only, forwarded)`);
         } else {
