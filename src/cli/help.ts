@@ -50,7 +50,8 @@ proxy cannot start.
 
 Loads FILE as respguard would at start-up, compiles every user's ACL rules and the
 blocklist, and prints "FILE: OK (N listeners, M users)". Errors go to standard
-error, one per line.
+error, one per line. Warnings (users in report-only mode, users allowed to run
+scripts) also go to standard error and do not change the exit status.
 
 Options:
   -h, --help   Print this help
@@ -75,15 +76,17 @@ Exit status: 0 on success, 1 when the password is empty.
 
 Checks COMMAND with its arguments against the ACL rules of user NAME and the
 blocklist in FILE, without connecting to Redis. Prints "OK" when respguard would
-forward the command, or the error reply that the client would get.
+forward the command, or one line starting with "denied:", "blocked:" or
+"rejected:" that names the rule, key or channel involved and the error reply that
+the client would get.
 
 Options:
   -c, --config FILE   Path of the YAML config file (required)
   -u, --user NAME     User whose rules are checked (required)
   -h, --help          Print this help
 
-Exit status: 0 when the command is allowed, 1 when it is denied or the config is
-invalid, 2 when the user is not defined.
+Exit status: 0 when the command is allowed, 1 when it is denied, blocked or
+invalid, 2 for a usage error, an invalid config or an unknown user.
 `,
 
   audit: `Usage: respguard audit --url URL [--ca FILE] [--cert FILE --key FILE] [--json]
