@@ -35,6 +35,8 @@ export interface TestProxyOptions {
   extraYaml?: string;
   poolSize?: number;
   maxPinned?: number;
+  /** YAML lines appended inside `upstream:`, indented by two spaces (`  commandTimeoutMs: 500\n`). */
+  upstreamYaml?: string;
   /** Record through the metrics observer, as `respguard` runs, instead of the audit-only default. */
   metrics?: boolean;
 }
@@ -68,6 +70,7 @@ export async function startProxy(upstream: RedisServer, options: TestProxyOption
       (upstream.password ? `  password: \${UPSTREAM_PASSWORD}\n` : '') +
       `  pool:\n    size: ${options.poolSize ?? 2}\n` +
       (options.maxPinned === undefined ? '' : `    maxPinned: ${options.maxPinned}\n`) +
+      (options.upstreamYaml ?? '') +
       `users:\n${users}` +
       (options.extraYaml ?? '');
     return parseConfig(yaml, 'test.yaml', { UPSTREAM_PASSWORD: upstream.password ?? '' });
