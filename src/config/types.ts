@@ -70,6 +70,11 @@ export interface UserConfig {
    * means false: scripts then run only for a user allowed everything while `blockCommands` is empty.
    */
   readonly allowScripts?: boolean;
+  /**
+   * SCAN, KEYS and RANDOMKEY list only keys this user may read; `false` restores Redis's plain
+   * behaviour, which lists every key. Absent means true.
+   */
+  readonly filterKeyListings?: boolean;
 }
 
 export interface LimitsConfig {

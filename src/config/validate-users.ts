@@ -9,7 +9,7 @@ import { FieldReader, isAbsent, type Section } from './fields.js';
 import { fieldPath, indexPath } from './problems.js';
 import type { UserConfig } from './types.js';
 
-const USER_KEYS = ['acl', 'certificates', 'requireCertificate', 'sources', 'enforce', 'allowScripts'];
+const USER_KEYS = ['acl', 'certificates', 'requireCertificate', 'sources', 'enforce', 'allowScripts', 'filterKeyListings'];
 const COMMAND_NAME = /^[A-Za-z][A-Za-z0-9_.-]*(\|[A-Za-z][A-Za-z0-9_.-]*)?$/;
 
 /** Validates the `users` map (name -> user). */
@@ -90,6 +90,7 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
   const sources = isAbsent(fields.sources) ? null : reader.cidrList(fieldPath(at, 'sources'), fields.sources);
   const enforce = isAbsent(fields.enforce) ? null : reader.boolean(fieldPath(at, 'enforce'), fields.enforce);
   const allowScripts = isAbsent(fields.allowScripts) ? null : reader.boolean(fieldPath(at, 'allowScripts'), fields.allowScripts);
+  const filterKeyListings = isAbsent(fields.filterKeyListings) ? null : reader.boolean(fieldPath(at, 'filterKeyListings'), fields.filterKeyListings);
 
   if (requireCertificate === true && isAbsent(fields.certificates)) {
     reader.problems.add(
@@ -99,7 +100,7 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
     return undefined;
   }
   if (acl === undefined || certificates === undefined || requireCertificate === undefined || sources === undefined) return undefined;
-  if (enforce === undefined || allowScripts === undefined) return undefined;
+  if (enforce === undefined || allowScripts === undefined || filterKeyListings === undefined) return undefined;
   return {
     acl,
     ...(certificates === null ? {} : { certificates }),
@@ -107,6 +108,7 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
     ...(sources === null ? {} : { sources }),
     ...(enforce === null ? {} : { enforce }),
     ...(allowScripts === null ? {} : { allowScripts }),
+    ...(filterKeyListings === null ? {} : { filterKeyListings }),
   };
 }
 

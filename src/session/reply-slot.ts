@@ -34,13 +34,15 @@ export class ReplySlot {
   onReply: ((data: Buffer) => void) | null = null;
   /** Reply sent to the client in place of the upstream's (EXECABORT for a transaction discarded upstream). */
   rewrite: Buffer | null = null;
+  /** Changes the upstream's reply before the client gets it (key listings filtered by the user's key patterns). */
+  transform: ((data: Buffer) => Buffer) | null = null;
 
   constructor(readonly owner: SlotOwner) {}
 
   /** Fills the slot with a whole reply. */
   fill(data: Buffer): void {
     if (this.onReply) this.onReply(data);
-    this.data = this.rewrite ?? data;
+    this.data = this.rewrite ?? (this.transform ? this.transform(data) : data);
     this.owner.slotFilled(this);
   }
 }

@@ -10,6 +10,7 @@
  */
 import type net from 'node:net';
 import type { AclLog } from '../acl/acl-log.js';
+import { isKeyListing, readableKeyFilter } from '../acl/key-listing.js';
 import { nopermText } from '../acl/noperm.js';
 import { blockedText } from '../acl/blocklist.js';
 import type { CompiledUser } from '../acl/types.js';
@@ -25,6 +26,7 @@ import { ProtocolError, RequestDecoder, type DecodedCommand } from '../resp/requ
 import { OK, encodeCommand, encodeError, type Protocol } from '../resp/encode.js';
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import { filterKeyListingReply } from './key-listing-reply.js';
 import { localHandler } from './local-commands.js';
 import { ReplySlot, type SlotOwner } from './reply-slot.js';
 import { isConfirmation, isMessage, isMonitorLine, confirmationCount } from './pubsub.js';
@@ -299,7 +301,17 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     }
     const effect = stateEffect(info, args);
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
-    this.forward(info.name, command.raw ?? encodeCommand(args));
+    const slot = this.forward(info.name, command.raw ?? encodeCommand(args));
+    if (slot && isKeyListing(info)) this.filterKeyListing(slot, user, info, args);
+  }
+
+  /** Makes a SCAN, KEYS or RANDOMKEY reply list only the keys the user may read, unless its config turns that off. */
+  private filterKeyListing(slot: ReplySlot, user: CompiledUser, info: CommandInfo, args: readonly Buffer[]): void {
+    if (this.policy.userConfigs.get(user.name)?.filterKeyListings === false) return;
+    const readable = readableKeyFilter(user, info, args);
+    if (!readable) return;
+    const protocol = this.protocol;
+    slot.transform = (data) => filterKeyListingReply(info.name, data, readable, protocol);
   }
 
   /** True when the policy changed after a transaction began and one of its queued commands is no longer allowed. */
@@ -324,7 +336,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private queueInTransaction(info: CommandInfo, args: readonly Buffer[], raw: Buffer | null): void {
     const effect = stateEffect(info, args);
     const base = info.parent ?? info;
-    if (localHandler(info) || NEVER_FORWARDED.has(base.name) || (effect !== null && !QUEUEABLE_EFFECTS.has(effect))) {
+    // A filtered key listing's reply would come back inside EXEC's reply, where it cannot be filtered.
+    const filteredListing = isKeyListing(info) && this.policy.userConfigs.get(this.userName)?.filterKeyListings !== false && readableKeyFilter(this.user!, info, args) !== null;
+    if (localHandler(info) || NEVER_FORWARDED.has(base.name) || filteredListing || (effect !== null && !QUEUEABLE_EFFECTS.has(effect))) {
       this.reject(texts.notSupportedInMulti(info.name), info.name, 'rejected');
       return;
     }
