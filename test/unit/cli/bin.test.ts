@@ -14,7 +14,12 @@ describe('bin/respguard.js', () => {
 
   it('checks the example config', () => {
     const result = spawnSync('node', ['bin/respguard.js', 'check-config', 'config/respguard.example.yaml'], { encoding: 'utf8' });
-    expect(result.stderr).toBe('');
+    // The example keeps readable passwords for a first run, so check-config warns about them.
+    expect(result.stderr).toBe(
+      'config/respguard.example.yaml: users.app_writer.acl: warning: the file contains a plaintext password (">..."). Replace it with its "#<sha256>" form from respguard hash-password\n' +
+        'config/respguard.example.yaml: users.admin.acl: warning: the user may run every command on every key (+@all ~*). Grant only the categories and key patterns it needs\n' +
+        'config/respguard.example.yaml: users.admin.acl: warning: the file contains a plaintext password (">..."). Replace it with its "#<sha256>" form from respguard hash-password\n',
+    );
     expect(result.stdout).toBe('config/respguard.example.yaml: OK (1 listener, 3 users)\n');
     expect(result.status).toBe(0);
   });

@@ -8,9 +8,9 @@ listeners:
   - { host: 127.0.0.1, port: 6380 }
   - { host: "::1", port: 6380 }
 users:
-  reader: { acl: "on >r ~cache:* +get" }
-  writer: { acl: "on >w ~* +@write" }
-  admin: { acl: "on >a ~* &* +@all" }
+  reader: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ~cache:* +get" }
+  writer: { acl: "on #50e721e49c013f00c62cf59f2163542a9d8df02464efeb615d31051b0fddc326 ~* +@write" }
+  admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all" }
 `;
 
 describe('check-config', () => {
@@ -36,6 +36,11 @@ describe('check-config', () => {
     const io = makeIo();
     expect(await main(['check-config', 'config/respguard.example.yaml'], io)).toBe(0);
     expect(io.stdoutText()).toBe('config/respguard.example.yaml: OK (1 listener, 3 users)\n');
+    expect(io.stderrText()).toBe(
+      'config/respguard.example.yaml: users.app_writer.acl: warning: the file contains a plaintext password (">..."). Replace it with its "#<sha256>" form from respguard hash-password\n' +
+        'config/respguard.example.yaml: users.admin.acl: warning: the user may run every command on every key (+@all ~*). Grant only the categories and key patterns it needs\n' +
+        'config/respguard.example.yaml: users.admin.acl: warning: the file contains a plaintext password (">..."). Replace it with its "#<sha256>" form from respguard hash-password\n',
+    );
   });
 
   it('reports field errors with the file', async () => {
@@ -67,9 +72,9 @@ describe('check-config', () => {
   it('warns about report-only and script users', async () => {
     const file = configs.write(
       'warnings.yaml',
-      VALID.replace('reader: { acl: "on >r ~cache:* +get" }', 'reader: { acl: "on >r ~cache:* +get", enforce: false }').replace(
-        'writer: { acl: "on >w ~* +@write" }',
-        'writer: { acl: "on >w ~* +@write +@scripting", allowScripts: true, enforce: true }',
+      VALID.replace('reader: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ~cache:* +get" }', 'reader: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ~cache:* +get", enforce: false }').replace(
+        'writer: { acl: "on #50e721e49c013f00c62cf59f2163542a9d8df02464efeb615d31051b0fddc326 ~* +@write" }',
+        'writer: { acl: "on #50e721e49c013f00c62cf59f2163542a9d8df02464efeb615d31051b0fddc326 ~* +@write +@scripting", allowScripts: true, enforce: true }',
       ),
     );
     const io = makeIo();
@@ -83,15 +88,41 @@ describe('check-config', () => {
     );
   });
 
+  it('warns about weak security settings', async () => {
+    const file = configs.write(
+      'weak.yaml',
+      [
+        'listeners:',
+        '  - { host: 127.0.0.1, port: 6380 }',
+        '  - { host: 0.0.0.0, port: 6381, allowPlaintext: true }',
+        'blockCommands: []',
+        'users:',
+        '  everything: { acl: "on >plain ~* +@all" }',
+        '  local: { acl: "on nopass ~* +get", sources: [127.0.0.1/32] }',
+        '',
+      ].join('\n'),
+    );
+    const io = makeIo();
+    expect(await main(['check-config', file], io)).toBe(0);
+    expect(io.stderrText().split('\n')).toEqual([
+      `${file}: listeners[1]: warning: plaintext listener on 0.0.0.0:6381: passwords and data cross the network unencrypted. Add a tls section to it`,
+      `${file}: blockCommands: warning: the blocklist is empty, so every user allowed FLUSHALL, CONFIG or SHUTDOWN by its rules can run them. Remove "blockCommands: []" to use the default list`,
+      `${file}: users.everything.acl: warning: the user may run every command on every key (+@all ~*). Grant only the categories and key patterns it needs`,
+      `${file}: users.everything.acl: warning: the file contains a plaintext password (">..."). Replace it with its "#<sha256>" form from respguard hash-password`,
+      `${file}: users.local.acl: warning: nopass lets anyone who reaches a listener log in as this user. Give it a password, a certificate (requireCertificate) or loopback-only sources`,
+      '',
+    ]);
+  });
+
   it('prints no warning for explicit defaults', async () => {
-    const file = configs.write('defaults.yaml', VALID.replace('admin: { acl: "on >a ~* &* +@all" }', 'admin: { acl: "on >a ~* &* +@all", enforce: true, allowScripts: false }'));
+    const file = configs.write('defaults.yaml', VALID.replace('admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all" }', 'admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all", enforce: true, allowScripts: false }'));
     const io = makeIo();
     expect(await main(['check-config', file], io)).toBe(0);
     expect(io.stderrText()).toBe('');
   });
 
   it('rejects a non-boolean enforce', async () => {
-    const file = configs.write('bad-enforce.yaml', VALID.replace('admin: { acl: "on >a ~* &* +@all" }', 'admin: { acl: "on >a ~* &* +@all", enforce: "no", allowScripts: 1 }'));
+    const file = configs.write('bad-enforce.yaml', VALID.replace('admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all" }', 'admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all", enforce: "no", allowScripts: 1 }'));
     const io = makeIo();
     expect(await main(['check-config', file], io)).toBe(1);
     expect(io.stderrText()).toBe(
