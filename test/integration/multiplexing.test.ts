@@ -23,7 +23,7 @@ afterAll(async () => {
 /** Reads `count` replies and returns them joined, so one comparison checks all of them in order. */
 async function readAll(client: RawClient, count: number): Promise<string[]> {
   const replies: string[] = [];
-  for (let i = 0; i < count; i++) replies.push(await client.reply(20_000));
+  for (let i = 0; i < count; i++) replies.push(await client.reply(30_000));
   return replies;
 }
 
@@ -34,7 +34,8 @@ describe('multiplexing', () => {
     const results = await Promise.all(
       Array.from({ length: clients }, async (_, c) => {
         const client = await RawClient.connect(proxy.port);
-        expect(await client.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+        // Generous timeouts: CI machines run this beside other suites, and no check here is about speed.
+        expect(await client.call(['AUTH', 'app', 'app-pass'], 30_000)).toBe('+OK\r\n');
         const requests: Buffer[] = [];
         for (let i = 0; i < perClient; i++) {
           requests.push(i % 2 === 0 ? encodeCommand(['ECHO', `c${c}-r${i}`]) : encodeCommand(['INCR', `counter:${c}`]));
@@ -59,7 +60,7 @@ describe('multiplexing', () => {
       }
       expect(results[c]).toEqual(expected);
     }
-  });
+  }, 120_000);
 
   it('keeps local and forwarded replies in request order', async () => {
     const client = await RawClient.connect(proxy.port);
