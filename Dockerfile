@@ -28,8 +28,13 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+# The config and certificates are mounted, never baked into the image.
+VOLUME ["/etc/respguard"]
 # The node image's unprivileged user (uid 1000); the proxy needs no root rights at run time.
 USER node
-EXPOSE 6380
+EXPOSE 6380 9121
+# Needs a `metrics` listener in the config (port 9121 here); the slim image has no curl, so Node checks /healthz.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["node", "-e", "require('http').get('http://127.0.0.1:9121/healthz', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 ENTRYPOINT ["node", "bin/respguard.js"]
 CMD ["--config", "/etc/respguard/respguard.yaml"]
