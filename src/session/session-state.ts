@@ -25,6 +25,8 @@ export class SessionState {
     shard: new Set(),
   };
   db = 0;
+  /** SELECT commands sent so far, to tell the latest one's reply apart. */
+  selects = 0;
   tracking = false;
   monitor = false;
   readOnly = false;

@@ -426,6 +426,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     slot.sentAt = process.hrtime.bigint();
     if (!target.send(request, slot)) {
       if (!this.waitingForUpstream.has(target)) {
+        // A connection that closes emits 'drain' first, so the wait never outlives it.
         this.waitingForUpstream.add(target);
         target.once('drain', () => {
           this.waitingForUpstream.delete(target);
@@ -458,6 +459,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    */
   pin(commandName: string): boolean {
     if (this.pinned) return true;
+    const retiring = this.retiring;
+    if (retiring && retiring.state !== 'closed') {
+      // The connection given up a moment ago still carries requests: take it back rather than a
+      // second one, so that a session never holds two.
+      this.retiring = null;
+      this.pinned = retiring;
+      return true;
+    }
     const connection = this.context.pool.pinned.acquire(this.protocol);
     if (!connection) {
       this.reject(texts.noPinnedConnection(commandName, this.context.pool.pinned.maxPinned), commandName, 'rejected');

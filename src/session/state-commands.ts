@@ -159,15 +159,18 @@ function select(session: Session, command: CommandInfo, args: readonly Buffer[],
     return true;
   }
   if (!session.pin(command.name)) return true;
+  // The session counts as on the new database from now on, so that pipelined SELECTs leave it on
+  // the last one; an error reply to the latest SELECT puts the previous database back.
+  const previous = session.state.db;
+  const sequence = ++session.state.selects;
+  session.state.db = index;
   const slot = session.forward(command.name, request);
   if (slot) {
     slot.onReply = (reply) => {
-      if (reply[0] === 0x2b /* '+' */) session.state.db = index;
+      if (reply[0] === 0x2d /* '-' */ && sequence === session.state.selects) session.state.db = previous;
       session.unpinIfClear();
     };
   }
-  // Until the reply says otherwise, the session counts as on the new database, so it stays pinned.
-  if (index !== 0) session.state.db = index;
   return true;
 }
 

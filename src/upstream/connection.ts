@@ -75,6 +75,8 @@ export class UpstreamConnection extends EventEmitter {
   private batch: Buffer[] = [];
   private batchBytes = 0;
   private flushScheduled = false;
+  /** A send returned false: some session waits for this connection's 'drain'. */
+  private senderWaits = false;
   private closeReason = '';
   facts: ServerFacts | null = null;
   /** Set while the connection is pinned to a session that expects out-of-band replies. */
@@ -93,7 +95,7 @@ export class UpstreamConnection extends EventEmitter {
     this.socket.once('timeout', () => this.destroy(`connect timed out after ${options.connectTimeoutMs} ms`));
     this.socket.once('connect', () => this.socket.setTimeout(0));
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('drain', () => this.emit('drain'));
+    this.socket.on('drain', () => this.emitDrain());
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.destroy(error.code ?? error.message));
     this.socket.on('close', () => this.destroy('closed by the upstream'));
     this.socket.write(this.initCommand());
@@ -134,7 +136,9 @@ export class UpstreamConnection extends EventEmitter {
       this.flushScheduled = true;
       setImmediate(flushBatch, this);
     }
-    return this.batchBytes + this.socket.writableLength < this.socket.writableHighWaterMark * 64;
+    const accepted = this.batchBytes + this.socket.writableLength < this.socket.writableHighWaterMark * 64;
+    if (!accepted) this.senderWaits = true;
+    return accepted;
   }
 
   /** Writes the batch: small batches as one copied buffer, large ones as a writev of the parts. */
@@ -154,6 +158,15 @@ export class UpstreamConnection extends EventEmitter {
       for (const request of batch) this.socket.write(request);
       this.socket.uncork();
     }
+    // The kernel may take the whole batch at once, and then the socket never emits 'drain'.
+    if (this.senderWaits && !this.socket.writableNeedDrain) this.emitDrain();
+  }
+
+  /** Tells waiting senders that they may send again. */
+  private emitDrain(): void {
+    if (!this.senderWaits) return;
+    this.senderWaits = false;
+    this.emit('drain');
   }
 
   /** Sends a request whose reply respguard reads itself, such as COMMAND; `callback` gets the reply bytes or an error reply. */
@@ -267,6 +280,8 @@ export class UpstreamConnection extends EventEmitter {
       slot.fill(CONNECTION_LOST_REPLY);
       slot = next;
     }
+    // Senders waiting for 'drain' must not wait for a connection that is gone.
+    this.emitDrain();
     this.emit('close', reason);
   }
 
