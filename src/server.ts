@@ -17,6 +17,7 @@ import { Session, type ProxyContext } from './session/session.js';
 import { MAX_CLIENTS } from './session/texts.js';
 import type { UpstreamConnection } from './upstream/connection.js';
 import { UpstreamPool } from './upstream/pool.js';
+import { ClusterPool } from './upstream/cluster/cluster-pool.js';
 import { decodeResp2 } from './upstream/resp2-decode.js';
 
 export interface RunningServer {
@@ -39,12 +40,15 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   const observer = options.observer ?? createLoggingObserver(logger);
   let currentConfig = config;
   const table = CommandTable.default();
-  const pool = new UpstreamPool(config.upstream, config.limits, logger);
+  // In cluster mode, the first seed's pool serves as `pool`: command table, readiness, pinned connections.
+  const cluster = config.upstream.mode === 'cluster' ? new ClusterPool(config.upstream, config.limits, logger) : null;
+  const pool = cluster ? cluster.seedPool : new UpstreamPool(config.upstream, config.limits, logger);
   const sessions = new Map<number, Session>();
   const context: ProxyContext = {
     table,
     policy: buildPolicy(config, table),
     pool,
+    ...(cluster ? { cluster } : {}),
     limits: config.limits,
     logger,
     observer,
@@ -55,7 +59,8 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   let nextSessionId = 1;
 
   pool.on('first-ready', (connection: UpstreamConnection) => refreshCommandTable(connection, context, () => currentConfig));
-  pool.start();
+  if (cluster) cluster.start();
+  else pool.start();
 
   const onSocket = (socket: net.Socket, label: string): void => {
     if (sessions.size >= context.limits.maxClients) {
@@ -72,7 +77,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
     for (const listenerConfig of config.listeners) listeners.push(await startListener(listenerConfig, observer, onSocket, { logger }));
   } catch (error) {
     for (const listener of listeners) await listener.close();
-    pool.close();
+    (cluster ?? pool).close();
     throw error;
   }
 
@@ -123,7 +128,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
       const owed = (): boolean => [...sessions.values()].some((session) => !session.drained);
       while (owed() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       for (const session of sessions.values()) session.destroy();
-      pool.close();
+      (cluster ?? pool).close();
       await Promise.race([listenersClosed, new Promise((resolve) => setTimeout(resolve, 100))]);
       logger.info({ event: 'stop' }, 'respguard stopped');
     },

@@ -11,6 +11,11 @@
 /** What a slot reports to when it is filled. */
 export interface SlotOwner {
   slotFilled(slot: ReplySlot): void;
+  /**
+   * Takes a reply that redirects the request to another cluster node (MOVED, ASK) and sends the
+   * request there. Returns false when the client should get the reply as it is.
+   */
+  redirected?(slot: ReplySlot, data: Buffer): boolean;
 }
 
 export class ReplySlot {
@@ -37,10 +42,22 @@ export class ReplySlot {
   /** Changes the upstream's reply before the client gets it (key listings filtered by the user's key patterns). */
   transform: ((data: Buffer) => Buffer) | null = null;
 
+  /** Request bytes kept until the reply arrives, so that a cluster redirect can resend them; null elsewhere. */
+  request: Buffer | null = null;
+  /** Redirects followed for this request so far. */
+  redirects = 0;
+  /** Set when the request went out behind ASKING: the reply starts with ASKING's one-line reply, which the client must not get. */
+  asking = false;
+
   constructor(readonly owner: SlotOwner) {}
 
   /** Fills the slot with a whole reply. */
   fill(data: Buffer): void {
+    if (this.asking) {
+      this.asking = false;
+      data = data.subarray(data.indexOf(0x0a) + 1);
+    }
+    if (this.request !== null && data[0] === 0x2d /* '-' */ && this.owner.redirected?.(this, data)) return;
     if (this.onReply) this.onReply(data);
     this.data = this.rewrite ?? (this.transform ? this.transform(data) : data);
     this.owner.slotFilled(this);

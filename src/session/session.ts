@@ -26,6 +26,8 @@ import { ProtocolError, RequestDecoder, type DecodedCommand } from '../resp/requ
 import { OK, encodeCommand, encodeError, type Protocol } from '../resp/encode.js';
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
+import { forwardInCluster, followRedirect } from '../upstream/cluster/route.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
 import { localHandler } from './local-commands.js';
 import { ReplySlot, type SlotOwner } from './reply-slot.js';
@@ -41,6 +43,8 @@ export interface ProxyContext {
   table: CommandTable;
   policy: Policy;
   readonly pool: UpstreamPool;
+  /** Set in cluster mode: routes requests by hash slot to the pool of each primary; `pool` is then the first seed's. */
+  readonly cluster?: ClusterPool;
   limits: LimitsConfig;
   readonly logger: Logger;
   readonly observer: ProxyObserver;
@@ -301,7 +305,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     }
     const effect = stateEffect(info, args);
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
-    const slot = this.forward(info.name, command.raw ?? encodeCommand(args));
+    const request = command.raw ?? encodeCommand(args);
+    const cluster = this.context.cluster;
+    const slot = cluster && !this.pinned ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request);
     if (slot && isKeyListing(info)) this.filterKeyListing(slot, user, info, args);
   }
 
@@ -392,15 +398,10 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    * Returns the slot of the reply, or null when no connection could take the request (the
    * client got an error).
    */
-  forward(commandName: string, request: Buffer, repliesExpected = 1): ReplySlot | null {
-    let target = this.pinned;
+  forward(commandName: string, request: Buffer, repliesExpected = 1, pool: UpstreamPool = this.context.pool): ReplySlot | null {
+    const target = this.pinned ?? this.pickFrom(pool);
     if (!target) {
-      const current = this.upstream;
-      const keep = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring && current.options.protocol === this.protocol;
-      target = keep ? current : this.context.pool.pick(this.protocol);
-    }
-    if (!target) {
-      this.reply(texts.upstreamUnavailableText(this.context.pool.lastError));
+      this.reply(texts.upstreamUnavailableText(pool.lastError));
       this.commandDone(commandName, 'upstream_error');
       return null;
     }
@@ -408,16 +409,73 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     slot.command = commandName;
     slot.repliesLeft = repliesExpected;
     slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
+    // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
+    if (this.context.cluster && !this.pinned) slot.request = request;
     this.markSilence(slot);
     this.append(slot);
+    this.dispatch(target, request, slot);
+    return slot;
+  }
+
+  /** Picks a shared connection of `pool`: the one carrying this session's requests in flight when it can, so that nothing waits. */
+  private pickFrom(pool: UpstreamPool): UpstreamConnection | null {
+    const current = this.upstream;
+    const keep = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring && current.options.protocol === this.protocol && pool.owns(current);
+    return keep ? current : pool.pick(this.protocol);
+  }
+
+  /** Sends a request now, or holds it while another connection still has requests of this session in flight. */
+  private dispatch(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {
     if (this.held.length > 0 || (this.inFlight > 0 && this.upstream !== target)) {
-      // Another connection still has requests of this session in flight: wait for their replies
-      // so that this request cannot run upstream before them.
+      // Waiting for the replies on the other connection keeps this request from running
+      // upstream before them.
       this.held.push({ target, request, slot });
-      return slot;
+      return;
     }
     this.send(target, request, slot);
+  }
+
+  /** Adds an empty slot to the reply order, for a reply that respguard assembles from several upstream replies. */
+  reserveReply(commandName: string): ReplySlot {
+    const slot = new ReplySlot(this);
+    slot.command = commandName;
+    this.markSilence(slot);
+    this.append(slot);
     return slot;
+  }
+
+  /**
+   * Sends one part of a split or fanned-out request to `pool`, in this session's order. The
+   * part's slot is not in the reply order: `onReply` gets its reply. Returns false, sending
+   * nothing, when the pool has no usable connection.
+   */
+  forwardPart(commandName: string, request: Buffer, pool: UpstreamPool, onReply: (data: Buffer) => void): boolean {
+    const target = this.pickFrom(pool);
+    if (!target) return false;
+    const slot = new ReplySlot(this);
+    slot.command = commandName;
+    slot.request = request;
+    slot.onReply = onReply;
+    this.dispatch(target, request, slot);
+    return true;
+  }
+
+  /** Part of SlotOwner: follows a MOVED or ASK reply by sending the request to the node it names. */
+  redirected(slot: ReplySlot, data: Buffer): boolean {
+    const cluster = this.context.cluster;
+    if (!cluster || this.closed) return false;
+    const resend = followRedirect(cluster, slot, data, this.protocol);
+    if (!resend) return false;
+    // The reply arrived, so the request is no longer in flight on its first connection.
+    this.inFlight -= 1;
+    if (this.held.length === 0 && (this.inFlight === 0 || this.upstream === resend.target)) {
+      this.send(resend.target, resend.request, slot);
+      return true;
+    }
+    // Ahead of the held requests, which came after this one.
+    this.held.unshift({ target: resend.target, request: resend.request, slot });
+    if (this.inFlight === 0) this.sendHeld();
+    return true;
   }
 
   private send(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {

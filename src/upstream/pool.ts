@@ -133,6 +133,11 @@ export class UpstreamPool extends EventEmitter {
     });
   }
 
+  /** True when `connection` goes to this pool's upstream address (shared or pinned). */
+  owns(connection: UpstreamConnection): boolean {
+    return connection.options.port === this.config.port && connection.options.host === this.config.host;
+  }
+
   get address(): string {
     return `${this.config.host}:${this.config.port}`;
   }

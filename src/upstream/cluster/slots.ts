@@ -1,9 +1,8 @@
 /**
  * Redis Cluster hash slots: which of the 16384 slots a key belongs to. Routing in cluster mode
- * depends on this matching Redis exactly, so it follows Redis's own rules: CRC16 (the XMODEM
- * variant, polynomial 0x1021, initial value 0) of the key modulo 16384, where a hash tag
- * narrows the hashed bytes to those between the first `{` and the first `}` after it, provided
- * at least one byte lies between them.
+ * depends on this matching Redis exactly. The slot is CRC16 (the XMODEM variant, polynomial
+ * 0x1021, initial value 0) of the key modulo 16384. A hash tag narrows the hashed bytes to those
+ * between the first `{` and the first `}` after it, provided at least one byte lies between them.
  */
 
 /** Number of hash slots in a Redis Cluster. */

@@ -1,0 +1,139 @@
+/**
+ * Multi-key commands across slots in cluster mode. MGET, MSET, DEL, UNLINK, EXISTS and TOUCH
+ * are split into one request per slot, because Redis rejects keys of two slots in one request
+ * even when one node serves both. Their replies are merged into the one reply the client
+ * expects: MGET's values in the client's key order, MSET's +OK, and the sum of the integer
+ * replies of the others. DBSIZE is fanned out to every primary the same way and summed.
+ *
+ * The parts go out through the session in request order, so a client's later requests still
+ * run after them. If any part fails, the client gets the first failed part's error, even though
+ * other parts may have run (as with a cluster-aware client that splits the same command).
+ */
+import type { KeyRef } from '../../commands/keys.js';
+import { OK, encodeCommand, encodeInteger } from '../../resp/encode.js';
+import type { ReplySlot } from '../../session/reply-slot.js';
+import type { Session } from '../../session/session.js';
+import { upstreamUnavailableText } from '../../session/texts.js';
+import type { UpstreamPool } from '../pool.js';
+import type { ClusterPool } from './cluster-pool.js';
+import { keySlot } from './slots.js';
+
+/** Commands split per slot when their keys span several slots. */
+export const SPLITTABLE = new Set(['mget', 'mset', 'del', 'unlink', 'exists', 'touch']);
+
+type MergeKind = 'values' | 'ok' | 'sum';
+
+/** Collects the replies of a request's parts and fills the client's slot once all arrived. */
+class MergedReply {
+  private readonly parts: (Buffer | null)[];
+  private left: number;
+
+  constructor(
+    private readonly kind: MergeKind,
+    private readonly target: ReplySlot,
+    partCount: number,
+    /** For 'values': the client's key position of each value of each part. */
+    private readonly positions: readonly (readonly number[])[] = [],
+  ) {
+    this.parts = new Array<Buffer | null>(partCount).fill(null);
+    this.left = partCount;
+  }
+
+  part(index: number, data: Buffer): void {
+    // Copied, because the bytes may be a view of a connection's read buffer.
+    this.parts[index] = Buffer.from(data);
+    this.left -= 1;
+    if (this.left === 0) this.target.fill(this.merge());
+  }
+
+  private merge(): Buffer {
+    const parts = this.parts as Buffer[];
+    const failed = parts.find((data) => data[0] === 0x2d /* '-' */);
+    if (failed) return failed;
+    if (this.kind === 'ok') return OK;
+    if (this.kind === 'sum') {
+      let total = 0;
+      for (const data of parts) total += Number(data.toString('latin1', 1, data.length - 2));
+      return encodeInteger(total);
+    }
+    return this.mergeValues(parts);
+  }
+
+  private mergeValues(parts: readonly Buffer[]): Buffer {
+    const count = this.positions.reduce((sum, positions) => sum + positions.length, 0);
+    const values = new Array<Buffer>(count);
+    parts.forEach((data, index) => {
+      const elements = splitArray(data);
+      this.positions[index]!.forEach((position, i) => {
+        values[position] = elements[i]!;
+      });
+    });
+    return Buffer.concat([Buffer.from(`*${count}\r\n`), ...values]);
+  }
+}
+
+/**
+ * Splits an array reply of bulk strings and nulls (MGET's reply in RESP2 or RESP3) into the
+ * bytes of each element.
+ */
+export function splitArray(data: Buffer): Buffer[] {
+  let lineEnd = data.indexOf('\r\n');
+  const count = Number(data.toString('latin1', 1, lineEnd));
+  const elements: Buffer[] = [];
+  let offset = lineEnd + 2;
+  for (let i = 0; i < count; i++) {
+    lineEnd = data.indexOf('\r\n', offset);
+    let end = lineEnd + 2;
+    if (data[offset] === 0x24 /* '$' */) {
+      const length = Number(data.toString('latin1', offset + 1, lineEnd));
+      if (length >= 0) end += length + 2;
+    }
+    elements.push(data.subarray(offset, end));
+    offset = end;
+  }
+  return elements;
+}
+
+/**
+ * Splits a multi-key request whose keys span several slots into one request per slot, sent in
+ * slot order of first appearance. Returns the client's reply slot.
+ */
+export function splitBySlot(session: Session, cluster: ClusterPool, name: string, args: readonly Buffer[], keys: readonly KeyRef[]): ReplySlot {
+  // MSET's keys are followed by their values; the other commands take keys only.
+  const width = name === 'mset' ? 2 : 1;
+  const groups = new Map<number, { args: Buffer[]; positions: number[] }>();
+  keys.forEach((key, position) => {
+    const slot = keySlot(args[key.index]!);
+    let group = groups.get(slot);
+    if (!group) {
+      group = { args: [args[0]!], positions: [] };
+      groups.set(slot, group);
+    }
+    for (let i = 0; i < width; i++) group.args.push(args[key.index + i]!);
+    group.positions.push(position);
+  });
+
+  const parent = session.reserveReply(name);
+  let kind: MergeKind = 'sum';
+  if (name === 'mget') kind = 'values';
+  else if (name === 'mset') kind = 'ok';
+  const list = [...groups];
+  const merged = new MergedReply(kind, parent, list.length, list.map(([, group]) => group.positions));
+  list.forEach(([slot, group], index) => {
+    sendPart(session, name, encodeCommand(group.args), cluster.poolForSlot(slot), merged, index);
+  });
+  return parent;
+}
+
+/** Sends the same keyless request to every pool in `pools` and sums their integer replies. */
+export function fanOut(session: Session, name: string, request: Buffer, pools: readonly UpstreamPool[]): ReplySlot {
+  const parent = session.reserveReply(name);
+  const merged = new MergedReply('sum', parent, pools.length);
+  pools.forEach((pool, index) => sendPart(session, name, request, pool, merged, index));
+  return parent;
+}
+
+function sendPart(session: Session, name: string, request: Buffer, pool: UpstreamPool, merged: MergedReply, index: number): void {
+  const sent = session.forwardPart(name, request, pool, (data) => merged.part(index, data));
+  if (!sent) merged.part(index, upstreamUnavailableText(pool.lastError));
+}

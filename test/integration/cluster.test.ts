@@ -1,0 +1,239 @@
+/**
+ * respguard in front of a real three-primary Redis Cluster: clients that know nothing of the
+ * cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split multi-key commands,
+ * DBSIZE fan-out, and MOVED and ASK during a hand-made slot migration.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { keySlot } from '../../src/upstream/cluster/slots.js';
+import { captureLogs, type LogCapture } from '../helpers/proxy.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { RedisQuery, type Reply } from '../helpers/redis-query.js';
+import { freePort } from '../helpers/redis-server.js';
+import { RawClient } from '../helpers/resp-client.js';
+
+let cluster: RedisCluster;
+let server: RunningServer;
+let logs: LogCapture;
+let port: number;
+const queries: RedisQuery[] = [];
+
+beforeAll(async () => {
+  cluster = await startRedisCluster(3);
+  port = await freePort();
+  const yaml =
+    `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
+    `upstream:\n  mode: cluster\n  nodes: ${JSON.stringify(cluster.addresses)}\n  password: ${cluster.password}\n  pool: { size: 2 }\n` +
+    `users:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
+  const captured = captureLogs();
+  logs = captured.capture;
+  server = await startServer(parseConfig(yaml, 'cluster.yaml', {}), { logger: createLogger('debug', captured.stream) });
+  const deadline = Date.now() + 10_000;
+  while (!server.context.cluster?.isReady) {
+    if (Date.now() > deadline) throw new Error('the cluster pools did not become ready');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const query of queries) query.close();
+  await server?.close(2000);
+  await cluster?.stop();
+});
+
+/** Opens an authenticated client of respguard. */
+async function client(user = 'app', password = 'app-pass'): Promise<RawClient> {
+  const connection = await RawClient.connect(port);
+  expect(await connection.call(['AUTH', user, password])).toBe('+OK\r\n');
+  return connection;
+}
+
+/** Opens an authenticated direct connection to cluster node `index`. */
+async function node(index: number): Promise<RedisQuery> {
+  const query = await RedisQuery.connect(cluster.nodes[index]!.port);
+  queries.push(query);
+  expect(await query.call(['AUTH', cluster.password])).toBe('OK');
+  return query;
+}
+
+/** Returns the index of the node that serves `slot`, from CLUSTER SLOTS of node 0. */
+async function ownerOf(slot: number): Promise<number> {
+  const ranges = (await (await node(0)).call(['CLUSTER', 'SLOTS'])) as Reply[][];
+  const range = ranges.find((entry) => (entry[0] as number) <= slot && slot <= (entry[1] as number))!;
+  const owner = range[2] as Reply[];
+  return cluster.nodes.findIndex((server) => server.port === owner[1]);
+}
+
+const SIX_KEYS = ['cache:a', 'cache:b', 'cache:c', 'cache:d', 'cache:e', 'cache:f'];
+
+describe('cluster mode', () => {
+  it('spreads the test keys over three primaries', async () => {
+    const owners = new Set(await Promise.all(SIX_KEYS.map((key) => ownerOf(keySlot(Buffer.from(key))))));
+    expect(owners.size).toBe(3);
+  });
+
+  it('stores each key on its slot owner', async () => {
+    const app = await client();
+    for (const key of SIX_KEYS) expect(await app.call(['SET', key, `v-${key}`])).toBe('+OK\r\n');
+    for (const key of SIX_KEYS) {
+      const owner = await node(await ownerOf(keySlot(Buffer.from(key))));
+      expect(await owner.call(['GET', key])).toBe(`v-${key}`);
+    }
+    expect(await app.call(['GET', 'cache:c'])).toBe('$9\r\nv-cache:c\r\n');
+    app.close();
+  });
+
+  it('merges MGET across slots in key order', async () => {
+    const app = await client();
+    for (const key of SIX_KEYS) await app.call(['SET', key, key.slice(-1)]);
+    const reply = await app.call(['MGET', 'cache:f', 'cache:a', 'missing', 'cache:c', 'cache:a']);
+    expect(reply).toBe('*5\r\n$1\r\nf\r\n$1\r\na\r\n$-1\r\n$1\r\nc\r\n$1\r\na\r\n');
+    app.close();
+  });
+
+  it('merges MGET for a RESP3 client', async () => {
+    const app = await client();
+    expect((await app.call(['HELLO', '3'])).startsWith('%')).toBe(true);
+    await app.call(['SET', 'cache:a', 'a']);
+    await app.call(['SET', 'cache:b', 'b']);
+    expect(await app.call(['MGET', 'cache:a', 'missing', 'cache:b'])).toBe('*3\r\n$1\r\na\r\n_\r\n$1\r\nb\r\n');
+    app.close();
+  });
+
+  it('splits MSET, EXISTS, TOUCH, UNLINK and DEL', async () => {
+    const app = await client();
+    expect(await app.call(['MSET', 'cache:a', '1', 'cache:b', '2', 'cache:c', '3', 'cache:d', '4'])).toBe('+OK\r\n');
+    expect(await app.call(['MGET', 'cache:a', 'cache:b', 'cache:c', 'cache:d'])).toBe('*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n');
+    expect(await app.call(['EXISTS', 'cache:a', 'cache:b', 'cache:a', 'missing'])).toBe(':3\r\n');
+    expect(await app.call(['TOUCH', 'cache:a', 'cache:c', 'missing'])).toBe(':2\r\n');
+    expect(await app.call(['UNLINK', 'cache:a', 'cache:b'])).toBe(':2\r\n');
+    expect(await app.call(['DEL', 'cache:c', 'cache:d', 'cache:a'])).toBe(':2\r\n');
+    expect(await app.call(['EXISTS', 'cache:a', 'cache:b', 'cache:c', 'cache:d'])).toBe(':0\r\n');
+    app.close();
+  });
+
+  it('rejects other commands across slots with CROSSSLOT', async () => {
+    const app = await client();
+    const direct = await (await node(0)).call(['SUNIONSTORE', 'x', 'y', 'z']);
+    expect(direct).toEqual({ error: "CROSSSLOT Keys in request don't hash to the same slot" });
+    expect(await app.call(['SUNIONSTORE', 'cache:x', 'cache:y', 'cache:z'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await app.call(['RENAME', 'cache:a', 'cache:b'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    app.close();
+  });
+
+  it('forwards hash-tagged keys as one request', async () => {
+    const app = await client();
+    expect(await app.call(['MSET', '{t}1', 'x', '{t}2', 'y'])).toBe('+OK\r\n');
+    expect(await app.call(['SUNIONSTORE', '{t}s', '{t}a', '{t}b'])).toBe(':0\r\n');
+    expect(await app.call(['MGET', '{t}1', '{t}2'])).toBe('*2\r\n$1\r\nx\r\n$1\r\ny\r\n');
+    app.close();
+  });
+
+  it('answers keyless commands', async () => {
+    const app = await client();
+    expect(await app.call(['PING'])).toBe('+PONG\r\n');
+    expect(await app.call(['ECHO', 'hi'])).toBe('$2\r\nhi\r\n');
+    app.close();
+  });
+
+  it('sums DBSIZE over every primary', async () => {
+    const app = await client();
+    await app.call(['FLUSHALL']);
+    // FLUSHALL is keyless, so it reached one primary only: clear the others directly.
+    for (let i = 0; i < 3; i++) await (await node(i)).call(['FLUSHALL']);
+    for (const key of SIX_KEYS) await app.call(['SET', key, '1']);
+    expect(await app.call(['DBSIZE'])).toBe(':6\r\n');
+    app.close();
+  });
+
+  it('keeps a pipeline in order across nodes', async () => {
+    const app = await client();
+    const requests: string[][] = [];
+    const expected: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      for (const key of SIX_KEYS) {
+        requests.push(['SET', key, `${round}`]);
+        expected.push('+OK\r\n');
+        requests.push(['GET', key]);
+        expected.push(`$${String(round).length}\r\n${round}\r\n`);
+      }
+      requests.push(['MGET', ...SIX_KEYS]);
+      expected.push(`*6\r\n${`$${String(round).length}\r\n${round}\r\n`.repeat(6)}`);
+    }
+    for (const request of requests) app.send(request);
+    const replies: string[] = [];
+    for (let i = 0; i < requests.length; i++) replies.push(await app.reply());
+    expect(replies).toEqual(expected);
+    app.close();
+  });
+
+  it('applies the user ACL before routing', async () => {
+    const reader = await client('reader', 'r-pass');
+    expect(await reader.call(['SET', 'cache:c', '1'])).toBe("-NOPERM this user has no permissions to run the 'set' command\r\n");
+    reader.close();
+  });
+});
+
+describe('cluster redirects', () => {
+  /** Node ids by node index, from CLUSTER MYID. */
+  async function nodeIds(): Promise<string[]> {
+    return Promise.all([0, 1, 2].map(async (index) => (await (await node(index)).call(['CLUSTER', 'MYID'])) as string));
+  }
+
+  /** Starts moving `slot` from node `from` to node `to` and moves `key` with MIGRATE. */
+  async function beginMigration(slot: number, from: number, to: number, key: string): Promise<string[]> {
+    const ids = await nodeIds();
+    expect(await (await node(to)).call(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ids[from]!])).toBe('OK');
+    expect(await (await node(from)).call(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', ids[to]!])).toBe('OK');
+    const migrate = ['MIGRATE', '127.0.0.1', String(cluster.nodes[to]!.port), '', '0', '5000', 'AUTH', cluster.password, 'KEYS', key];
+    expect(await (await node(from)).call(migrate)).toBe('OK');
+    return ids;
+  }
+
+  async function finishMigration(slot: number, to: number, ids: readonly string[]): Promise<void> {
+    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['CLUSTER', 'SETSLOT', String(slot), 'NODE', ids[to]!])).toBe('OK');
+  }
+
+  it('follows ASK during a migration', async () => {
+    const app = await client();
+    const key = 'cache:ask';
+    const slot = keySlot(Buffer.from(key));
+    expect(await app.call(['SET', key, 'asked'])).toBe('+OK\r\n');
+    const from = await ownerOf(slot);
+    const to = (from + 1) % 3;
+    const ids = await beginMigration(slot, from, to, key);
+
+    expect(await (await node(from)).call(['GET', key])).toEqual({ error: `ASK ${slot} 127.0.0.1:${cluster.nodes[to]!.port}` });
+    expect(await app.call(['GET', key])).toBe('$5\r\nasked\r\n');
+    expect(await app.call(['GET', key])).toBe('$5\r\nasked\r\n');
+
+    await finishMigration(slot, to, ids);
+    app.close();
+  });
+
+  it('follows MOVED and refreshes the map', async () => {
+    const app = await client();
+    const key = 'cache:moved';
+    const slot = keySlot(Buffer.from(key));
+    expect(await app.call(['SET', key, 'moved'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'cache:a', '1'])).toBe('+OK\r\n');
+    const from = await ownerOf(slot);
+    const to = (from + 1) % 3;
+    const ids = await beginMigration(slot, from, to, key);
+    await finishMigration(slot, to, ids);
+    const refreshesBefore = server.context.cluster!.refreshes;
+    const topologyLines = (): number => logs.lines.filter((line) => line.event === 'cluster_topology').length;
+    const linesBefore = topologyLines();
+
+    expect(await (await node(from)).call(['GET', key])).toEqual({ error: `MOVED ${slot} 127.0.0.1:${cluster.nodes[to]!.port}` });
+    expect(await app.call(['GET', key])).toBe('$5\r\nmoved\r\n');
+    expect(await app.call(['MGET', key, 'cache:a'])).toBe('*2\r\n$5\r\nmoved\r\n$1\r\n1\r\n');
+    const deadline = Date.now() + 3000;
+    while (server.context.cluster!.refreshes === refreshesBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(server.context.cluster!.refreshes).toBe(refreshesBefore + 1);
+    expect(topologyLines()).toBe(linesBefore + 1);
+    app.close();
+  });
+});
