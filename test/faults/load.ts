@@ -26,7 +26,8 @@ export interface LoadCounts {
 /** One pipelining client; `run` loops until `stop` is called. */
 export class LoadClient {
   readonly counts: LoadCounts = { ok: 0, error: 0, misrouted: 0, unanswered: 0, closed: 0 };
-  /** Time of the last error reply and of the last `ok` reply (Date.now()), 0 when none. */
+  /** Times (Date.now()) of the first and the last error reply and of the last `ok` reply, 0 when none. */
+  firstErrorAt = 0;
   lastErrorAt = 0;
   lastOkAt = 0;
   /** Up to 5 misrouted replies with the reply that was expected, for the failure message. */
@@ -89,6 +90,7 @@ export class LoadClient {
     if (OUTAGE_ERRORS.some((pattern) => pattern.test(reply))) {
       this.counts.error += 1;
       this.lastErrorAt = Date.now();
+      if (this.firstErrorAt === 0) this.firstErrorAt = this.lastErrorAt;
       return;
     }
     this.counts.misrouted += 1;

@@ -72,7 +72,7 @@ describe('upstream stall', () => {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, stoppedAt + 2000 - Date.now())));
       upstream.process.kill('SIGCONT');
     }
-    const firstErrorMs = Math.min(...clients.map((client) => client.lastErrorAt)) - stoppedAt;
+    const firstErrorMs = Math.min(...clients.map((client) => client.firstErrorAt)) - stoppedAt;
     const continuedAt = Date.now();
     const recovered = await waitFor(() => clients.every((client) => client.lastOkAt > continuedAt), 20_000);
     const recoveryMs = Date.now() - continuedAt;
