@@ -27,7 +27,8 @@ import { OK, encodeCommand, encodeError, type Protocol } from '../resp/encode.js
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
-import { forwardInCluster, followRedirect } from '../upstream/cluster/route.js';
+import { forwardInCluster, followRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
+import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
 import { localHandler } from './local-commands.js';
 import { ReplySlot, type SlotOwner } from './reply-slot.js';
@@ -108,6 +109,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private retiring: UpstreamConnection | null = null;
   /** Protocol the pinned connection speaks, which HELLO can change while pinned. */
   private pinnedProtocol: Protocol = 2;
+  /** Cluster mode: the hash slot that the pinned connection's WATCH or transaction is bound to, null before its first key. */
+  clusterSlot: number | null = null;
   /** The policy in force when the current transaction began. */
   transactionPolicy: Policy | null = null;
   /** RESP2 only: whether the pinned connection is subscribed upstream, from its confirmations. */
@@ -353,6 +356,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(encodeError(blockedText(info)), info.name, 'blocked');
       return;
     }
+    const cluster = this.context.cluster;
+    if (cluster && !prepareTransactionCommand(this, cluster, info, args)) return;
     this.state.transaction!.queued.push({ command: info, args });
     this.forward(info.name, raw ?? encodeCommand(args));
   }
@@ -515,7 +520,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    * Gives the session an upstream connection of its own, if it has none. Returns false, after
    * replying with an error, when `upstream.pool.maxPinned` connections are already in use.
    */
-  pin(commandName: string): boolean {
+  pin(commandName: string, pool: UpstreamPool = this.context.pool): boolean {
     if (this.pinned) return true;
     const retiring = this.retiring;
     if (retiring && retiring.state !== 'closed') {
@@ -525,9 +530,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.pinned = retiring;
       return true;
     }
-    const connection = this.context.pool.pinned.acquire(this.protocol);
+    const connection = pool.pinned.acquire(this.protocol);
     if (!connection) {
-      this.reject(texts.noPinnedConnection(commandName, this.context.pool.pinned.maxPinned), commandName, 'rejected');
+      this.reject(texts.noPinnedConnection(commandName, pool.pinned.maxPinned), commandName, 'rejected');
       return false;
     }
     if (connection === this.retiring) this.retiring = null;
@@ -544,6 +549,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const pinned = this.pinned;
     if (!pinned || this.state.needsPin()) return;
     this.pinned = null;
+    this.clusterSlot = null;
     this.retiring = pinned;
     this.releaseRetiring();
   }
@@ -556,7 +562,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.retiring = null;
     if (this.upstream === retiring) this.upstream = null;
     retiring.removeAllListeners('close');
-    this.context.pool.pinned.release(retiring);
+    this.pinnedPoolOf(retiring).release(retiring);
   }
 
   /** The pinned connection broke: the client gets errors for its pending requests, then is disconnected. */
@@ -565,9 +571,15 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.logger.warn({ event: 'pinned_connection_lost', user: this.user?.name, reason }, 'the upstream connection pinned to this session failed; disconnecting the client');
     this.pinned = null;
     this.retiring = null;
-    this.context.pool.pinned.release(connection);
+    this.pinnedPoolOf(connection).release(connection);
     this.sendHeld();
     this.closeAfterReplies();
+  }
+
+  /** Returns the pinned pool that handed out `connection`: the one of its node in cluster mode. */
+  private pinnedPoolOf(connection: UpstreamConnection): PinnedPool {
+    const cluster = this.context.cluster;
+    return cluster ? cluster.poolFor(`${connection.options.host}:${connection.options.port}`).pinned : this.context.pool.pinned;
   }
 
   /** Part of UnsolicitedReceiver: tells pub/sub messages, invalidations and MONITOR lines apart from replies. */
@@ -753,7 +765,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     for (const connection of connections) {
       if (!connection) continue;
       connection.removeAllListeners('close');
-      this.context.pool.pinned.release(connection);
+      this.pinnedPoolOf(connection).release(connection);
     }
     this.observer.clientDisconnected(this.listener);
     this.onClose(this);

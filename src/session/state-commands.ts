@@ -6,11 +6,13 @@
  * connection.
  */
 import type { CommandInfo } from '../commands/types.js';
-import { OK, encodeCommand, encodeError } from '../resp/encode.js';
+import { EMPTY_ARRAY, OK, encodeCommand, encodeError } from '../resp/encode.js';
 import type { Session } from './session.js';
 import { unsubscribeReplies } from './pubsub.js';
 import { subscriptionKind, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
+import { pinPoolFor } from '../upstream/cluster/route.js';
+import type { UpstreamPool } from '../upstream/pool.js';
 
 const SYNTAX_ERROR = encodeError('ERR syntax error');
 
@@ -22,14 +24,18 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
   const request = raw ?? encodeCommand(args);
   switch (effect) {
     case 'multi':
-    case 'watch':
+      if (session.context.cluster && !session.pinned) return deferMulti(session, command);
       return pinAndForward(session, command, request, () => {
-        if (effect === 'multi') {
-          session.state.transaction = { dirty: false, queued: [] };
-          session.transactionPolicy = session.context.policy;
-        }
-        else session.state.watching = true;
+        session.state.transaction = { dirty: false, queued: [] };
+        session.transactionPolicy = session.context.policy;
       });
+    case 'watch': {
+      const pool = clusterPinPool(session, command, args, true);
+      if (pool === null) return true;
+      return pinAndForward(session, command, request, () => {
+        session.state.watching = true;
+      }, pool);
+    }
     case 'exec':
       return exec(session, command, request);
     case 'discard':
@@ -65,21 +71,55 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
       });
     case 'reply':
       return clientReply(session, command, args);
-    case 'blocking':
-      return blocking(session, command, request);
+    case 'blocking': {
+      const pool = clusterPinPool(session, command, args, false);
+      if (pool === null) return true;
+      return blocking(session, command, request, pool);
+    }
   }
 }
 
 /** Pins a connection, applies the state change and forwards the command there. */
-function pinAndForward(session: Session, command: CommandInfo, request: Buffer, apply: () => void): boolean {
-  if (!session.pin(command.name)) return true;
+function pinAndForward(session: Session, command: CommandInfo, request: Buffer, apply: () => void, pool?: UpstreamPool): boolean {
+  if (!session.pin(command.name, pool)) return true;
   apply();
   session.forward(command.name, request);
   return true;
 }
 
+/**
+ * Cluster mode: returns the pool of the node of the command's keys, null after a CROSSSLOT
+ * rejection, or undefined outside cluster mode (the one upstream pool).
+ */
+function clusterPinPool(session: Session, command: CommandInfo, args: readonly Buffer[], bind: boolean): UpstreamPool | null | undefined {
+  const cluster = session.context.cluster;
+  if (!cluster || session.pinned) return undefined;
+  return pinPoolFor(session, cluster, command, args, bind);
+}
+
+/**
+ * Cluster mode: MULTI starts the transaction in the session only, because the node is known
+ * once the first queued command names a key. That command pins the node and sends MULTI.
+ */
+function deferMulti(session: Session, command: CommandInfo): boolean {
+  session.state.transaction = { dirty: false, queued: [] };
+  session.transactionPolicy = session.context.policy;
+  session.reply(OK);
+  session.commandDone(command.name, 'allowed');
+  return true;
+}
+
 function exec(session: Session, command: CommandInfo, request: Buffer): boolean {
   const transaction = session.state.transaction;
+  if (transaction && !session.pinned) {
+    // A deferred MULTI that queued nothing upstream: reply to EXEC as Redis does.
+    session.state.transaction = null;
+    session.state.watching = false;
+    session.clusterSlot = null;
+    session.reply(transaction.dirty ? texts.EXECABORT : EMPTY_ARRAY);
+    session.commandDone(command.name, transaction.dirty ? 'rejected' : 'allowed');
+    return true;
+  }
   if (!transaction) {
     if (!session.pinned) {
       session.reject(texts.EXEC_WITHOUT_MULTI, command.name, 'rejected');
@@ -106,6 +146,13 @@ function exec(session: Session, command: CommandInfo, request: Buffer): boolean 
 }
 
 function endTransaction(session: Session, effect: 'discard' | 'unwatch', command: CommandInfo, request: Buffer): boolean {
+  if (!session.pinned && effect === 'discard' && session.state.transaction) {
+    session.state.transaction = null;
+    session.clusterSlot = null;
+    session.reply(OK);
+    session.commandDone(command.name, 'allowed');
+    return true;
+  }
   if (!session.pinned) {
     if (effect === 'discard') session.reject(texts.DISCARD_WITHOUT_MULTI, command.name, 'rejected');
     else session.reply(OK);
@@ -271,8 +318,8 @@ function clientReply(session: Session, command: CommandInfo, args: readonly Buff
 }
 
 /** A blocking command holds a pinned connection until its reply, so it never stalls a shared one. */
-function blocking(session: Session, command: CommandInfo, request: Buffer): boolean {
-  if (!session.pin(command.name)) return true;
+function blocking(session: Session, command: CommandInfo, request: Buffer, pool?: UpstreamPool): boolean {
+  if (!session.pin(command.name, pool)) return true;
   session.state.blocking += 1;
   const slot = session.forward(command.name, request);
   if (!slot) {

@@ -176,6 +176,65 @@ describe('cluster mode', () => {
   });
 });
 
+describe('cluster transactions', () => {
+  it('runs MULTI on the node of its first key', async () => {
+    expect(await ownerOf(keySlot(Buffer.from('u')))).not.toBe(0);
+    const app = await client();
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', '{u}1', 'a'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['GET', '{u}1'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*2\r\n+OK\r\n$1\r\na\r\n');
+    expect(await app.call(['GET', '{u}1'])).toBe('$1\r\na\r\n');
+    app.close();
+  });
+
+  it('aborts MULTI with keys of two slots', async () => {
+    const app = await client();
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', '{u}2', 'a'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['SET', '{v}2', 'b'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(await app.call(['EXISTS', '{u}2'])).toBe(':0\r\n');
+    app.close();
+  });
+
+  it('answers empty and discarded MULTI', async () => {
+    const app = await client();
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['EXEC'])).toBe('*0\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['DISCARD'])).toBe('+OK\r\n');
+    expect(await app.call(['EXEC'])).toBe('-ERR EXEC without MULTI\r\n');
+    app.close();
+  });
+
+  it('fails EXEC after a WATCHed key changed', async () => {
+    const app = await client();
+    const other = await client();
+    expect(await app.call(['WATCH', '{u}w'])).toBe('+OK\r\n');
+    expect(await other.call(['SET', '{u}w', 'changed'])).toBe('+OK\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', '{u}w', 'mine'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*-1\r\n');
+    expect(await app.call(['GET', '{u}w'])).toBe('$7\r\nchanged\r\n');
+    expect(await app.call(['WATCH', '{u}w', '{v}w'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    app.close();
+    other.close();
+  });
+
+  it('blocks BLPOP on the node of its key', async () => {
+    expect(await ownerOf(keySlot(Buffer.from('{u}list')))).not.toBe(0);
+    const app = await client();
+    const other = await client();
+    app.send(['BLPOP', '{u}list', '5']);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await other.call(['RPUSH', '{u}list', 'item'])).toBe(':1\r\n');
+    expect(await app.reply()).toBe('*2\r\n$7\r\n{u}list\r\n$4\r\nitem\r\n');
+    app.close();
+    other.close();
+  });
+});
+
 describe('cluster redirects', () => {
   /** Node ids by node index, from CLUSTER MYID. */
   async function nodeIds(): Promise<string[]> {

@@ -8,12 +8,13 @@
  * Redirects: a MOVED reply updates the slot map and sends the same bytes to the named node, and
  * an ASK reply sends ASKING and the bytes to the named node, at most MAX_REDIRECTS times.
  */
-import { extractKeys } from '../../commands/keys.js';
+import { extractKeys, type KeyRef } from '../../commands/keys.js';
 import type { CommandInfo } from '../../commands/types.js';
 import { encodeCommand, encodeError } from '../../resp/encode.js';
 import type { ReplySlot } from '../../session/reply-slot.js';
 import type { Session } from '../../session/session.js';
 import type { UpstreamConnection } from '../connection.js';
+import type { UpstreamPool } from '../pool.js';
 import type { ClusterPool } from './cluster-pool.js';
 import { keySlot } from './slots.js';
 import { fanOut, splitBySlot, SPLITTABLE } from './split.js';
@@ -25,6 +26,9 @@ export const CROSSSLOT_REPLY = encodeError("CROSSSLOT Keys in request don't hash
 export const MAX_REDIRECTS = 5;
 
 const ASKING_REQUEST = encodeCommand(['ASKING']);
+const MULTI_REQUEST = encodeCommand(['MULTI']);
+/** requestSlot's result for keys in several slots. */
+const CROSS_SLOT = -1;
 const MOVED_PREFIX = Buffer.from('-MOVED ');
 const ASK_PREFIX = Buffer.from('-ASK ');
 
@@ -41,14 +45,58 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
     if (SUMMED_FAN_OUT.has(info.name)) return fanOut(session, info.name, request, cluster.primaryPools());
     return session.forward(info.name, request, 1, cluster.seedPool);
   }
-  const slot = keySlot(args[keys[0]!.index]!);
-  let sameSlot = true;
-  for (let i = 1; i < keys.length && sameSlot; i++) sameSlot = keySlot(args[keys[i]!.index]!) === slot;
-  if (sameSlot) return session.forward(info.name, request, 1, cluster.poolForSlot(slot));
+  const slot = slotOfKeys(args, keys);
+  if (slot !== CROSS_SLOT) return session.forward(info.name, request, 1, cluster.poolForSlot(slot));
 
   if (SPLITTABLE.has(info.name)) return splitBySlot(session, cluster, info.name, args, keys);
   session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
   return null;
+}
+
+/** Returns the slot shared by `keys`, or CROSS_SLOT when they span several. */
+function slotOfKeys(args: readonly Buffer[], keys: readonly KeyRef[]): number {
+  const slot = keySlot(args[keys[0]!.index]!);
+  for (let i = 1; i < keys.length; i++) if (keySlot(args[keys[i]!.index]!) !== slot) return CROSS_SLOT;
+  return slot;
+}
+
+/** Returns the slot of the request's keys, null for a keyless request, or CROSS_SLOT. */
+function requestSlot(info: CommandInfo, args: readonly Buffer[]): number | null {
+  const keys = extractKeys(info, args);
+  return keys.length === 0 ? null : slotOfKeys(args, keys);
+}
+
+/**
+ * Chooses the node whose pinned pool serves a state command (WATCH, a blocking command): the
+ * primary of its keys' slot, or the first seed for a keyless one. Returns null after rejecting
+ * the command with CROSSSLOT when its keys span slots or differ from the slot of the session's
+ * WATCH or transaction. `bind` makes the slot the session's transaction slot.
+ */
+export function pinPoolFor(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], bind: boolean): UpstreamPool | null {
+  const slot = requestSlot(info, args);
+  if (slot === CROSS_SLOT || (slot !== null && session.clusterSlot !== null && slot !== session.clusterSlot)) {
+    session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
+    return null;
+  }
+  if (slot === null) return cluster.seedPool;
+  if (bind) session.clusterSlot = slot;
+  return cluster.poolForSlot(slot);
+}
+
+/**
+ * Checks a command queued in a transaction against the transaction's slot and, for the first
+ * command of a MULTI that is not pinned yet, pins the node of its slot and sends MULTI there
+ * (the client already got MULTI's +OK). Returns false when the command was rejected.
+ */
+export function prepareTransactionCommand(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[]): boolean {
+  // NOTE: a keyless first command pins the first seed, so later keys of another node's slots get MOVED inside the transaction.
+  const pool = pinPoolFor(session, cluster, info, args, true);
+  if (!pool) return false;
+  if (session.pinned) return true;
+  if (!session.pin(info.name, pool)) return false;
+  const multi = session.forward('multi', MULTI_REQUEST);
+  if (multi) multi.silent = true;
+  return multi !== null;
 }
 
 /** The target connection and request bytes of a redirected request. */
