@@ -5,10 +5,10 @@
  * listeners) and respguard with 2 workers. Every target reaches the same Redis, so targets
  * differ only in the proxy between redis-benchmark and Redis.
  *
- * Authentication differs by design of each proxy: HAProxy passes the client's AUTH through to
- * Redis; twemproxy authenticates to Redis with `redis_auth` and requires its clients to send
- * AUTH with that same password; respguard checks its own users and authenticates upstream
- * with the upstream password.
+ * Authentication differs by design of each proxy. HAProxy passes the client's AUTH through to
+ * Redis. twemproxy authenticates to Redis with `redis_auth` and requires its clients to send
+ * AUTH with that same password. respguard checks its own users and authenticates upstream with
+ * the upstream password.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
