@@ -3,6 +3,8 @@
  * cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split multi-key commands,
  * DBSIZE fan-out, and MOVED and ASK during a hand-made slot migration.
  */
+import { Redis as IORedis } from 'ioredis';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -26,6 +28,8 @@ beforeAll(async () => {
   const yaml =
     `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
     `upstream:\n  mode: cluster\n  nodes: ${JSON.stringify(cluster.addresses)}\n  password: ${cluster.password}\n  pool: { size: 2 }\n` +
+    // FLUSHALL and FLUSHDB are in the default blocklist; the fan-out tests need them.
+    `blockCommands: []\n` +
     `users:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
   const captured = captureLogs();
   logs = captured.capture;
@@ -140,11 +144,25 @@ describe('cluster mode', () => {
 
   it('sums DBSIZE over every primary', async () => {
     const app = await client();
-    await app.call(['FLUSHALL']);
-    // FLUSHALL is keyless, so it reached one primary only: clear the others directly.
-    for (let i = 0; i < 3; i++) await (await node(i)).call(['FLUSHALL']);
+    expect(await app.call(['FLUSHALL'])).toBe('+OK\r\n');
+    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['DBSIZE'])).toBe(0);
     for (const key of SIX_KEYS) await app.call(['SET', key, '1']);
     expect(await app.call(['DBSIZE'])).toBe(':6\r\n');
+    app.close();
+  });
+
+  it('joins KEYS from every primary', async () => {
+    const app = await client();
+    expect(await app.call(['FLUSHDB'])).toBe('+OK\r\n');
+    for (const key of [...SIX_KEYS, 'other:1', 'other:2']) await app.call(['SET', key, '1']);
+    const all = (await app.call(['KEYS', '*'])).split('\r\n');
+    expect(all[0]).toBe('*8');
+    expect(all.filter((_, i) => i % 2 === 0 && i > 0).sort()).toEqual([...SIX_KEYS, 'other:1', 'other:2'].sort());
+    const reader = await client('reader', 'r-pass');
+    const visible = (await reader.call(['KEYS', '*'])).split('\r\n');
+    expect(visible[0]).toBe('*6');
+    expect(visible.filter((_, i) => i % 2 === 0 && i > 0).sort()).toEqual([...SIX_KEYS].sort());
+    reader.close();
     app.close();
   });
 
@@ -173,6 +191,35 @@ describe('cluster mode', () => {
     const reader = await client('reader', 'r-pass');
     expect(await reader.call(['SET', 'cache:c', '1'])).toBe("-NOPERM this user has no permissions to run the 'set' command\r\n");
     reader.close();
+  });
+});
+
+describe('cluster client libraries', () => {
+  it('serves ioredis in standalone mode', async () => {
+    const redis = new IORedis({ host: '127.0.0.1', port, username: 'app', password: 'app-pass', lazyConnect: true });
+    await redis.connect();
+    try {
+      expect(await redis.mset('lib:a', '1', 'lib:b', '2', 'lib:c', '3')).toBe('OK');
+      expect(await redis.mget('lib:c', 'lib:a', 'lib:none', 'lib:b')).toEqual(['3', '1', null, '2']);
+      expect(await redis.del('lib:a', 'lib:b')).toBe(2);
+      const results = await redis.multi().set('{lib}x', 'y').get('{lib}x').exec();
+      expect(results).toEqual([[null, 'OK'], [null, 'y']]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('serves node-redis with RESP3', async () => {
+    const redis = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, username: 'app', password: 'app-pass', RESP: 3 });
+    redis.on('error', () => {});
+    await redis.connect();
+    try {
+      expect(await redis.mSet({ 'lib:d': '4', 'lib:e': '5', 'lib:f': '6' })).toBe('OK');
+      expect(await redis.mGet(['lib:f', 'lib:d', 'lib:none', 'lib:e'])).toEqual(['6', '4', null, '5']);
+      expect(await redis.exists(['lib:d', 'lib:e', 'lib:none'])).toBe(2);
+    } finally {
+      redis.destroy();
+    }
   });
 });
 

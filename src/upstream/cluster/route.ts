@@ -2,8 +2,8 @@
  * Routing of one client request in cluster mode, between the session's checks and the upstream.
  * A request's hash slot comes from its keys. A request whose keys share one slot goes to that
  * slot's primary, and keyless requests go to the first seed's pool. Keys in several slots get
- * Redis Cluster's CROSSSLOT error, unless the command is in SPLITTABLE (see split.ts). DBSIZE
- * fans out to every primary.
+ * Redis Cluster's CROSSSLOT error, unless the command is in SPLITTABLE (see split.ts). The
+ * commands in FAN_OUT go to every primary.
  *
  * Redirects: a MOVED reply updates the slot map and sends the same bytes to the named node, and
  * an ASK reply sends ASKING and the bytes to the named node, at most MAX_REDIRECTS times.
@@ -17,7 +17,7 @@ import type { UpstreamConnection } from '../connection.js';
 import type { UpstreamPool } from '../pool.js';
 import type { ClusterPool } from './cluster-pool.js';
 import { keySlot } from './slots.js';
-import { fanOut, splitBySlot, SPLITTABLE } from './split.js';
+import { fanOut, splitBySlot, SPLITTABLE, type MergeKind } from './split.js';
 
 /** Redis Cluster's reply to keys of several slots in one command, as redis-server 7.0.15 words it. */
 export const CROSSSLOT_REPLY = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
@@ -32,8 +32,16 @@ const CROSS_SLOT = -1;
 const MOVED_PREFIX = Buffer.from('-MOVED ');
 const ASK_PREFIX = Buffer.from('-ASK ');
 
-/** Commands without keys that read every primary's keyspace and whose integer replies add up. */
-const SUMMED_FAN_OUT = new Set(['dbsize']);
+/**
+ * Keyless commands that act on every primary's keyspace, with how their replies merge. KEYS
+ * replies are joined in primary order. FLUSHALL and FLUSHDB reply +OK once every primary did.
+ */
+const FAN_OUT = new Map<string, MergeKind>([
+  ['dbsize', 'sum'],
+  ['keys', 'concat'],
+  ['flushall', 'ok'],
+  ['flushdb', 'ok'],
+]);
 
 /**
  * Forwards a request to the primary of its keys' slot, splits it, fans it out, or rejects it
@@ -42,7 +50,8 @@ const SUMMED_FAN_OUT = new Set(['dbsize']);
 export function forwardInCluster(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], request: Buffer): ReplySlot | null {
   const keys = extractKeys(info, args);
   if (keys.length === 0) {
-    if (SUMMED_FAN_OUT.has(info.name)) return fanOut(session, info.name, request, cluster.primaryPools());
+    const fanOutKind = FAN_OUT.get(info.name);
+    if (fanOutKind) return fanOut(session, info.name, request, cluster.primaryPools(), fanOutKind);
     return session.forward(info.name, request, 1, cluster.seedPool);
   }
   const slot = slotOfKeys(args, keys);

@@ -3,7 +3,8 @@
  * are split into one request per slot, because Redis rejects keys of two slots in one request
  * even when one node serves both. Their replies are merged into the one reply the client
  * expects: MGET's values in the client's key order, MSET's +OK, and the sum of the integer
- * replies of the others. DBSIZE is fanned out to every primary the same way and summed.
+ * replies of the others. Keyless commands that act on the whole keyspace are fanned out to
+ * every primary the same way (see FAN_OUT in route.ts).
  *
  * The parts go out through the session in request order, so a client's later requests still
  * run after them. If any part fails, the client gets the first failed part's error, even though
@@ -21,7 +22,8 @@ import { keySlot } from './slots.js';
 /** Commands split per slot when their keys span several slots. */
 export const SPLITTABLE = new Set(['mget', 'mset', 'del', 'unlink', 'exists', 'touch']);
 
-type MergeKind = 'values' | 'ok' | 'sum';
+/** How part replies merge: values by key position, +OK from all, summed integers, or arrays joined. */
+export type MergeKind = 'values' | 'ok' | 'sum' | 'concat';
 
 /** Collects the replies of a request's parts and fills the client's slot once all arrived. */
 class MergedReply {
@@ -51,6 +53,10 @@ class MergedReply {
     const failed = parts.find((data) => data[0] === 0x2d /* '-' */);
     if (failed) return failed;
     if (this.kind === 'ok') return OK;
+    if (this.kind === 'concat') {
+      const elements = parts.flatMap((data) => splitArray(data));
+      return Buffer.concat([Buffer.from(`*${elements.length}\r\n`), ...elements]);
+    }
     if (this.kind === 'sum') {
       let total = 0;
       for (const data of parts) total += Number(data.toString('latin1', 1, data.length - 2));
@@ -125,10 +131,10 @@ export function splitBySlot(session: Session, cluster: ClusterPool, name: string
   return parent;
 }
 
-/** Sends the same keyless request to every pool in `pools` and sums their integer replies. */
-export function fanOut(session: Session, name: string, request: Buffer, pools: readonly UpstreamPool[]): ReplySlot {
+/** Sends the same keyless request to every pool in `pools` and merges their replies as `kind` says. */
+export function fanOut(session: Session, name: string, request: Buffer, pools: readonly UpstreamPool[], kind: MergeKind): ReplySlot {
   const parent = session.reserveReply(name);
-  const merged = new MergedReply('sum', parent, pools.length);
+  const merged = new MergedReply(kind, parent, pools.length);
   pools.forEach((pool, index) => sendPart(session, name, request, pool, merged, index));
   return parent;
 }
