@@ -22,7 +22,7 @@ import { keySlot } from './slots.js';
 /** Commands split per slot when their keys span several slots. */
 export const SPLITTABLE = new Set(['mget', 'mset', 'del', 'unlink', 'exists', 'touch']);
 
-/** How part replies merge: values by key position, +OK from all, summed integers, or arrays joined. */
+/** Merge rule for part replies: values by key position, +OK from all, summed integers, or arrays joined. */
 export type MergeKind = 'values' | 'ok' | 'sum' | 'concat';
 
 /** Collects the replies of a request's parts and fills the client's slot once all arrived. */
@@ -131,7 +131,7 @@ export function splitBySlot(session: Session, cluster: ClusterPool, name: string
   return parent;
 }
 
-/** Sends the same keyless request to every pool in `pools` and merges their replies as `kind` says. */
+/** Sends the same keyless request to every pool in `pools` and merges their replies by `kind`. */
 export function fanOut(session: Session, name: string, request: Buffer, pools: readonly UpstreamPool[], kind: MergeKind): ReplySlot {
   const parent = session.reserveReply(name);
   const merged = new MergedReply(kind, parent, pools.length);
