@@ -532,6 +532,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     }
     const connection = pool.pinned.acquire(this.protocol);
     if (!connection) {
+      this.clusterSlot = null;
       this.reject(texts.noPinnedConnection(commandName, pool.pinned.maxPinned), commandName, 'rejected');
       return false;
     }

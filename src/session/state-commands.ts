@@ -11,7 +11,7 @@ import type { Session } from './session.js';
 import { unsubscribeReplies } from './pubsub.js';
 import { subscriptionKind, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
-import { pinPoolFor } from '../upstream/cluster/route.js';
+import { pinPoolFor, shardChannelPool } from '../upstream/cluster/route.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 
 const SYNTAX_ERROR = encodeError('ERR syntax error');
@@ -41,8 +41,11 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
     case 'discard':
     case 'unwatch':
       return endTransaction(session, effect, command, request);
-    case 'subscribe':
-      return subscribe(session, command, args, request);
+    case 'subscribe': {
+      const pool = command.name === 'ssubscribe' ? clusterShardPool(session, command, args) : undefined;
+      if (pool === null) return true;
+      return subscribe(session, command, args, request, pool);
+    }
     case 'unsubscribe':
       return unsubscribe(session, command, args, request);
     case 'monitor':
@@ -95,6 +98,13 @@ function clusterPinPool(session: Session, command: CommandInfo, args: readonly B
   const cluster = session.context.cluster;
   if (!cluster || session.pinned) return undefined;
   return pinPoolFor(session, cluster, command, args, bind);
+}
+
+/** Cluster mode: returns the pool of the node of SSUBSCRIBE's channel slot, null after a CROSSSLOT rejection, or undefined outside cluster mode. */
+function clusterShardPool(session: Session, command: CommandInfo, args: readonly Buffer[]): UpstreamPool | null | undefined {
+  const cluster = session.context.cluster;
+  if (!cluster) return undefined;
+  return shardChannelPool(session, cluster, command, args.slice(1));
 }
 
 /**
@@ -165,8 +175,8 @@ function endTransaction(session: Session, effect: 'discard' | 'unwatch', command
   return true;
 }
 
-function subscribe(session: Session, command: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
-  if (!session.pin(command.name)) return true;
+function subscribe(session: Session, command: CommandInfo, args: readonly Buffer[], request: Buffer, pool?: UpstreamPool): boolean {
+  if (!session.pin(command.name, pool)) return true;
   const subscriptions = session.state.subscriptions[subscriptionKind(command)];
   for (let i = 1; i < args.length; i++) subscriptions.add(args[i]!.toString('latin1'));
   session.forward(command.name, request, args.length - 1);

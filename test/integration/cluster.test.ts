@@ -282,6 +282,22 @@ describe('cluster transactions', () => {
   });
 });
 
+describe('cluster sharded pub/sub', () => {
+  it('delivers SPUBLISH to SSUBSCRIBE on another node', async () => {
+    expect(await ownerOf(keySlot(Buffer.from('{u}chan')))).not.toBe(0);
+    const subscriber = await client();
+    const publisher = await client();
+    expect(await subscriber.call(['SSUBSCRIBE', '{u}chan'])).toBe('*3\r\n$10\r\nssubscribe\r\n$7\r\n{u}chan\r\n:1\r\n');
+    expect(await publisher.call(['SPUBLISH', '{u}chan', 'hello'])).toBe(':1\r\n');
+    expect(await subscriber.reply()).toBe('*3\r\n$8\r\nsmessage\r\n$7\r\n{u}chan\r\n$5\r\nhello\r\n');
+    expect(await subscriber.call(['SSUBSCRIBE', '{v}chan'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await subscriber.call(['SUNSUBSCRIBE'])).toBe('*3\r\n$12\r\nsunsubscribe\r\n$7\r\n{u}chan\r\n:0\r\n');
+    expect(await subscriber.call(['SSUBSCRIBE', '{v}chan'])).toBe('*3\r\n$10\r\nssubscribe\r\n$7\r\n{v}chan\r\n:1\r\n');
+    subscriber.close();
+    publisher.close();
+  });
+});
+
 describe('cluster redirects', () => {
   /** Node ids by node index, from CLUSTER MYID. */
   async function nodeIds(): Promise<string[]> {

@@ -93,6 +93,25 @@ export function pinPoolFor(session: Session, cluster: ClusterPool, info: Command
 }
 
 /**
+ * Chooses the node for SSUBSCRIBE: the primary of its channels' slot, which must be one slot
+ * and, once the session holds shard subscriptions, the slot of those. Returns null after
+ * rejecting the command with CROSSSLOT.
+ */
+export function shardChannelPool(session: Session, cluster: ClusterPool, info: CommandInfo, channels: readonly Buffer[]): UpstreamPool | null {
+  const slot = keySlot(channels[0]!);
+  const bound = session.clusterSlot;
+  if (channels.some((channel) => keySlot(channel) !== slot) || (bound !== null && bound !== slot)) {
+    session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
+    return null;
+  }
+  // NOTE: stricter than Redis, which also accepts a second slot served by the same node. A
+  // session already pinned for other state (SUBSCRIBE, SELECT) keeps that node, where a channel
+  // of another node's slot gets Redis's MOVED error.
+  session.clusterSlot = slot;
+  return cluster.poolForSlot(slot);
+}
+
+/**
  * Checks a command queued in a transaction against the transaction's slot and, for the first
  * command of a MULTI that is not pinned yet, pins the node of its slot and sends MULTI there
  * (the client already got MULTI's +OK). Returns false when the command was rejected.
