@@ -109,7 +109,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private retiring: UpstreamConnection | null = null;
   /** Protocol the pinned connection speaks, which HELLO can change while pinned. */
   private pinnedProtocol: Protocol = 2;
-  /** Cluster mode: the hash slot that the pinned connection's WATCH or transaction is bound to, null before its first key. */
+  /** Cluster mode: the hash slot that the pinned connection's WATCH, transaction or shard subscriptions are bound to, null before the first key or channel. */
   clusterSlot: number | null = null;
   /** The policy in force when the current transaction began. */
   transactionPolicy: Policy | null = null;
