@@ -101,6 +101,8 @@ export interface MetricsConfig {
 export interface AuditConfig {
   /** `all`, or the names of the users whose commands are recorded; an empty list records none. */
   readonly commands: 'all' | readonly string[];
+  /** Records the key names of each command too; absent means false. */
+  readonly keys?: boolean;
 }
 
 export interface Config {

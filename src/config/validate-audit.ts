@@ -16,12 +16,15 @@ const EXPECTED_COMMANDS = '"all", "none", or a list of user names';
  */
 export function readAudit(reader: FieldReader, value: unknown, userNames: ReadonlySet<string>): AuditConfig | undefined | null {
   if (isAbsent(value)) return undefined;
-  const fields = reader.map('audit', value, ['commands'], { expected: 'a map with the key commands' });
+  const fields = reader.map('audit', value, ['commands', 'keys'], { expected: 'a map with the keys commands and keys' });
   if (fields === undefined) return null;
+  const keys = reader.boolean('audit.keys', fields.keys, { fallback: false });
+  if (keys === undefined) return null;
+  const withKeys = keys ? { keys: true } : {};
 
   const commands = fields.commands;
-  if (isAbsent(commands) || commands === 'none') return { commands: [] };
-  if (commands === 'all') return { commands: 'all' };
+  if (isAbsent(commands) || commands === 'none') return { commands: [], ...withKeys };
+  if (commands === 'all') return { commands: 'all', ...withKeys };
   if (!Array.isArray(commands)) {
     reader.problems.invalid('audit.commands', commands, EXPECTED_COMMANDS);
     return null;
@@ -35,5 +38,5 @@ export function readAudit(reader: FieldReader, value: unknown, userNames: Readon
     reader.problems.add(indexPath('audit.commands', i), `user "${name}" is not defined in users: add the user or remove the name`);
     valid = false;
   });
-  return valid ? { commands: [...new Set(names)] } : null;
+  return valid ? { commands: [...new Set(names)], ...withKeys } : null;
 }

@@ -127,12 +127,14 @@ function clientHost(remote: string | undefined): string {
 /**
  * The per-command audit stream: one info line per command of the selected users, with identity,
  * client address, command name, result and latency. Its lines are written whatever `log.level`
- * sets, because a team that turns the stream on must get every line.
- * NOTE: key names are not recorded, because the observer interface does not receive them.
+ * sets, because a team that turns the stream on must get every line. Key names are added with
+ * `audit.keys: true`; argument values never are.
  */
 export class CommandAuditStream {
   /** True while the commands of at least one user are recorded. */
   enabled = false;
+  /** Key names are recorded too (`audit.keys`). */
+  keys = false;
   private all = false;
   private users: ReadonlySet<string> = new Set();
   private readonly logger: Logger;
@@ -148,10 +150,11 @@ export class CommandAuditStream {
     this.all = commands === 'all';
     this.users = new Set(commands === 'all' ? [] : commands);
     this.enabled = this.all || this.users.size > 0;
+    this.keys = config?.keys === true;
   }
 
   /** Writes the line of one finished command when its user is selected. */
-  record(source: EventSource, user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number): void {
+  record(source: EventSource, user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number, keys?: readonly string[]): void {
     if (!this.all && !this.users.has(user)) return;
     this.logger.info(
       {
@@ -164,6 +167,7 @@ export class CommandAuditStream {
         result,
         proxyUs: Math.round(proxyNs / 1000),
         upstreamUs: Math.round(upstreamNs / 1000),
+        ...(this.keys && keys ? { keys } : {}),
       },
       'command audited',
     );

@@ -106,8 +106,12 @@ class RecordingObserver implements MetricsObserver {
     if (upstreamNs > 0) this.upstreamDuration.observe(upstreamNs);
   }
 
-  commandAudited(source: EventSource, user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number): void {
-    this.commandAudit.record(source, user, command, result, proxyNs, upstreamNs);
+  get auditsKeys(): boolean {
+    return this.commandAudit.keys;
+  }
+
+  commandAudited(source: EventSource, user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number, keys?: readonly string[]): void {
+    this.commandAudit.record(source, user, command, result, proxyNs, upstreamNs, keys);
   }
 
   bytes(direction: 'in' | 'out', count: number): void {

@@ -34,8 +34,13 @@ export interface ProxyObserver {
    * costs nothing while it is off.
    */
   readonly auditsCommands: boolean;
-  /** The same finished command as commandDone, with the session it came from, for the per-command audit stream. */
-  commandAudited(source: EventSource, user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number): void;
+  /** True when the per-command audit stream records key names, so that sessions pass them. */
+  readonly auditsKeys: boolean;
+  /**
+   * The same finished command as commandDone, with the session it came from, for the
+   * per-command audit stream; `keys` are its key names when `auditsKeys` is true.
+   */
+  commandAudited(source: EventSource, user: string, command: string, result: CommandResult, proxyNs: number, upstreamNs: number, keys?: readonly string[]): void;
   commandDenied(source: EventSource, user: string, command: string, reason: string): void;
   commandBlocked(source: EventSource, user: string, command: string): void;
   /** A client disconnected for crossing a limit (`output_buffer`, `query_buffer_limit`, `max_clients`, a protocol error kind). */
@@ -57,6 +62,7 @@ export function createLoggingObserver(logger: Logger): ProxyObserver {
     },
     commandDone() {},
     auditsCommands: false,
+    auditsKeys: false,
     commandAudited() {},
     commandDenied(source, user, command, reason) {
       logger.warn({ event: 'denied', ...source, user, command, reason }, 'command denied by ACL');

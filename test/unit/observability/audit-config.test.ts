@@ -31,14 +31,26 @@ describe('audit config', () => {
   });
 
   it('rejects an unknown key', () => {
-    expect(configErrors(`${TWO_USERS}audit: { keys: true }\n`)).toEqual([
-      'respguard.yaml: audit.keys: unknown key: expected one of commands',
+    expect(configErrors(`${TWO_USERS}audit: { key: true }\n`)).toEqual([
+      'respguard.yaml: audit.key: unknown key: did you mean "keys"?',
     ]);
   });
 
   it('rejects a non-string list item', () => {
     expect(configErrors(`${TWO_USERS}audit: { commands: [ops, 3] }\n`)).toEqual([
       'respguard.yaml: audit.commands[1]: invalid value "3": expected a user name',
+    ]);
+  });
+});
+
+describe('audit keys', () => {
+  it('records key names when set', () => {
+    expect(parseConfig(`${TWO_USERS}audit: { commands: all, keys: true }\n`, 'respguard.yaml', {}).audit).toEqual({ commands: 'all', keys: true });
+  });
+
+  it('rejects a non-boolean', () => {
+    expect(configErrors(`${TWO_USERS}audit: { commands: all, keys: yes please }\n`)).toEqual([
+      'respguard.yaml: audit.keys: invalid value "yes please": expected true or false',
     ]);
   });
 });
