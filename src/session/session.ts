@@ -81,6 +81,8 @@ interface HeldRequest {
   readonly target: UpstreamConnection;
   readonly request: Buffer;
   readonly slot: ReplySlot;
+  /** A request sent again after a MOVED or ASK reply; these stay at the front, in request order. */
+  readonly redirect: boolean;
 }
 
 export class Session implements SlotOwner, UnsolicitedReceiver {
@@ -434,7 +436,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (this.held.length > 0 || (this.inFlight > 0 && this.upstream !== target)) {
       // Waiting for the replies on the other connection keeps this request from running
       // upstream before them.
-      this.held.push({ target, request, slot });
+      this.held.push({ target, request, slot, redirect: false });
       return;
     }
     this.send(target, request, slot);
@@ -473,12 +475,15 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (!resend) return false;
     // The reply arrived, so the request is no longer in flight on its first connection.
     this.inFlight -= 1;
-    if (this.held.length === 0 && (this.inFlight === 0 || this.upstream === resend.target)) {
+    if (this.held.length === 0 && this.inFlight === 0) {
       this.send(resend.target, resend.request, slot);
       return true;
     }
-    // Ahead of the held requests, which came after this one.
-    this.held.unshift({ target: resend.target, request: resend.request, slot });
+    // Requests still in flight were sent after this one and may be redirected too: this one waits
+    // for them, behind earlier redirects and ahead of the requests held after it.
+    let at = 0;
+    while (at < this.held.length && this.held[at]!.redirect) at += 1;
+    this.held.splice(at, 0, { target: resend.target, request: resend.request, slot, redirect: true });
     if (this.inFlight === 0) this.sendHeld();
     return true;
   }

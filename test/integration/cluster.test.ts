@@ -335,6 +335,41 @@ describe('cluster redirects', () => {
     app.close();
   });
 
+  it('keeps INCR exact during a migration', async () => {
+    const key = '{load}counter';
+    const slot = keySlot(Buffer.from(key));
+    const app = await client();
+    expect(await app.call(['SET', key, '0'])).toBe('+OK\r\n');
+    const from = await ownerOf(slot);
+    const to = (from + 2) % 3;
+    let sent = 0;
+    let running = true;
+    const replies: string[] = [];
+    // Pipelines of 20 INCRs go on while the slot moves; each reply must be the next integer.
+    const load = (async () => {
+      while (running || sent < 200) {
+        for (let i = 0; i < 20; i++) app.send(['INCR', key]);
+        sent += 20;
+        for (let i = 0; i < 20; i++) replies.push(await app.reply());
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const ids = await beginMigration(slot, from, to, key);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await finishMigration(slot, to, ids);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    running = false;
+    await load;
+
+    expect(replies.length).toBe(sent);
+    const wrong = replies.map((reply, i) => ({ i, reply })).filter(({ i, reply }) => reply !== `:${i + 1}\r\n`);
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(await (await node(to)).call(['GET', key])).toBe(String(sent));
+    // The INCRs sent after the migration ended met MOVED, which moved the slot in respguard's map.
+    expect(server.context.cluster!.poolForSlot(slot).address).toBe(`127.0.0.1:${cluster.nodes[to]!.port}`);
+    app.close();
+  });
+
   it('follows MOVED and refreshes the map', async () => {
     const app = await client();
     const key = 'cache:moved';

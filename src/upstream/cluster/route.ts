@@ -153,8 +153,8 @@ export function followRedirect(cluster: ClusterPool, slot: ReplySlot, data: Buff
   const target = cluster.poolFor(address).pick(protocol);
   if (!target) return null;
   slot.redirects += 1;
-  // NOTE: requests that the client pipelined behind this one may already have run on the old
-  // node, so during a resharding a redirected request can run after a later one.
+  // NOTE: requests of other slots that the client pipelined behind this one may already have
+  // run on the old node, so during a resharding a redirected request can run after them.
   if (moved) return { target, request: slot.request };
   slot.asking = true;
   slot.repliesLeft = 2;
