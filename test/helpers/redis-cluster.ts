@@ -44,7 +44,7 @@ export async function startRedisCluster(primaries = 3, password = 'upstream-secr
   }
 }
 
-/** Waits until every node reports cluster_state:ok, so that no test sees CLUSTERDOWN. */
+/** Waits until every node reports cluster_state:ok, so that no test gets a CLUSTERDOWN error. */
 async function waitForClusterOk(nodes: readonly RedisServer[], password: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const node of nodes) {

@@ -35,7 +35,8 @@ function sampleKeys(): Buffer[] {
     for (let j = 0; j < length; j++) {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       // Braces are frequent on purpose, so that many keys exercise the tag rules.
-      key[j] = seed % 5 === 0 ? (seed % 2 ? 0x7b : 0x7d) : seed & 0xff;
+      if (seed % 5 !== 0) key[j] = seed & 0xff;
+      else key[j] = seed % 2 ? 0x7b : 0x7d;
     }
     generated.push(key);
   }
