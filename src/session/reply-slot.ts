@@ -27,6 +27,8 @@ export class ReplySlot {
   sentAt = 0n;
   /** Full name of the forwarded command, for metrics. */
   command = '';
+  /** Key names of the forwarded command, for the audit stream when it records them. */
+  keys: readonly string[] | undefined = undefined;
   /** Nanoseconds respguard spent on the request before forwarding it. */
   proxyNs = 0;
   /** Replies the upstream sends for this request (SUBSCRIBE with N channels: N). */

@@ -17,6 +17,7 @@ import type { CompiledUser } from '../acl/types.js';
 import { certificateLoginRefusal, certificateUser, passwordLoginRefusal, peerIdentity, type PeerIdentity } from '../auth/admission.js';
 import { checkPassword } from '../auth/credentials.js';
 import type { CommandTable } from '../commands/table.js';
+import { extractKeys } from '../commands/keys.js';
 import type { CommandInfo } from '../commands/types.js';
 import type { LimitsConfig } from '../config/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -126,6 +127,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private readonly waitingForUpstream = new Set<UpstreamConnection>();
   /** Start of the command being executed (process.hrtime.bigint), for the time respguard adds. */
   private commandStart = 0n;
+  /** Key names of the command being executed, only while the audit stream records them. */
+  private commandKeys: readonly string[] | undefined;
   readonly remote: string;
   /** This session as audit lines name it; a plain object, because loggers serialize it whole. */
   private readonly source: EventSource;
@@ -256,11 +259,13 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (this.policy !== context.policy && !this.refreshUser()) return;
 
     const lookup = context.table.resolve(args);
+    this.commandKeys = undefined;
     if (lookup.kind !== 'ok') {
       this.reject(encodeError(lookup.error), lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
       return;
     }
     const info = lookup.command;
+    if (this.observer.auditsKeys) this.commandKeys = extractKeys(info, args).map((key) => args[key.index]!.toString('latin1'));
     const user = this.user;
     if (!user) {
       const base = info.parent ?? info;
@@ -369,7 +374,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const proxyNs = Number(process.hrtime.bigint() - this.commandStart);
     const user = this.user?.name ?? 'unauthenticated';
     this.observer.commandDone(user, command, result, proxyNs, 0);
-    if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, command, result, proxyNs, 0);
+    if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, command, result, proxyNs, 0, this.commandKeys);
   }
 
   /** Runs a command that respguard answers itself; returns false when `info` is not one of those. */
@@ -414,6 +419,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     }
     const slot = new ReplySlot(this);
     slot.command = commandName;
+    slot.keys = this.commandKeys;
     slot.repliesLeft = repliesExpected;
     slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
     // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
@@ -446,6 +452,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   reserveReply(commandName: string): ReplySlot {
     const slot = new ReplySlot(this);
     slot.command = commandName;
+    slot.keys = this.commandKeys;
     this.markSilence(slot);
     this.append(slot);
     return slot;
@@ -461,6 +468,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (!target) return false;
     const slot = new ReplySlot(this);
     slot.command = commandName;
+    slot.keys = this.commandKeys;
     slot.request = request;
     slot.onReply = onReply;
     this.dispatch(target, request, slot);
@@ -643,7 +651,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       const result: CommandResult = slot.data === CONNECTION_LOST_REPLY ? 'upstream_error' : 'allowed';
       const user = this.user?.name ?? 'unauthenticated';
       this.observer.commandDone(user, slot.command, result, slot.proxyNs, upstreamNs);
-      if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, slot.command, result, slot.proxyNs, upstreamNs);
+      if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, slot.command, result, slot.proxyNs, upstreamNs, slot.keys);
       if (this.inFlight === 0) {
         this.sendHeld();
         this.releaseRetiring();

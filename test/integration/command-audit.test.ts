@@ -1,7 +1,7 @@
 /**
  * The per-command audit stream: with `audit.commands` set, every command of the chosen users
- * gets one log line with identity, client address, command name, result and latency, and never
- * its arguments.
+ * gets one log line with identity, client address, command name, result, latency and, with
+ * `audit.keys`, key names; never other arguments.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -15,7 +15,7 @@ beforeAll(async () => {
   upstream = await startRedis({ password: 'upstream-secret' });
   proxy = await startProxy(upstream, {
     users: { audited: 'on >a-pass ~app:* +@all', quiet: 'on >q-pass ~* +@all' },
-    extraYaml: 'audit:\n  commands: [audited]\n',
+    extraYaml: 'audit:\n  commands: [audited]\n  keys: true\n',
     metrics: true,
   });
 });
@@ -44,6 +44,7 @@ describe('command audit stream', () => {
       ['audited', 'get', 'denied'],
     ]);
     expect(lines[1]!.remote).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(lines.map((line) => line.keys)).toEqual([[], ['app:k'], ['other:k']]);
     expect(proxy.logs.text().includes('secret-value')).toBe(false);
   });
 });
