@@ -726,7 +726,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    */
   private resumeIfClear(): void {
     if (this.waitingForUpstream.size > 0 || this.closed) return;
-    if (!this.closing) this.socket.resume();
+    // A closing session reads on too (it ignores the bytes), so that it sees its client leave.
+    this.socket.resume();
   }
 
   // ---- closing ----
