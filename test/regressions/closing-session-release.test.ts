@@ -51,6 +51,9 @@ describe('closing session', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(reply).toBe('+OK\r\n');
+    // The last probe client has closed too; its session goes once the server sees the close.
+    const settled = Date.now() + 3000;
+    while (proxy.server.context.sessions.size > 0 && Date.now() < settled) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(proxy.server.context.sessions.size).toBe(0);
   });
 });
