@@ -679,7 +679,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    * joined without a copy, and everything written in one tick goes out corked, in one writev.
    */
   private write(data: Buffer): void {
-    if (this.closed) return;
+    // A socket destroyed at a limit is gone at once, before its 'close' event marks the session closed.
+    if (this.closed || this.socket.destroyed) return;
     this.observer.bytes('out', data.length);
     const pending = this.outgoing;
     if (pending) {
@@ -704,6 +705,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    * `limits.maxOutputBuffer` instead: past it, the client is disconnected.
    */
   private writeToSocket(data: Buffer): void {
+    if (this.socket.destroyed) return;
     if (this.socket.write(data)) return;
     if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
       this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);

@@ -1,10 +1,10 @@
 /**
- * One client past `limits.maxOutputBuffer` is one limit disconnection. writeToSocket() in
- * src/session/session.ts counts and destroys when a write leaves more than the limit buffered,
- * but `closed` is only set by the socket's 'close' event, which comes later. Each further reply
- * written in the meantime counts the same client again, so respguard_limit_disconnects_total
- * and the "client disconnected at a limit" log line overcount. Replies that respguard makes
- * itself, between forwarded ones, make several writes in one tick, so the test mixes them in.
+ * One client past `limits.maxOutputBuffer` is one limit disconnection. The session counts and
+ * destroys the socket when a write leaves more than the limit buffered, while the socket's
+ * 'close' event, which marks the session closed, comes later. Replies written in the meantime
+ * once counted the same client again, so respguard_limit_disconnects_total and the audit line
+ * overcounted. Replies that respguard makes itself, between forwarded ones, make several writes
+ * in one tick, so the test mixes them in.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('output buffer limit', () => {
-  it.fails('counts one disconnection per client', async () => {
+  it('counts one disconnection per client', async () => {
     const setup = await RawClient.connect(proxy.port);
     expect(await setup.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
     expect(await setup.call(['SET', 'limit:value', Buffer.alloc(256 * 1024, 0x61)])).toBe('+OK\r\n');
