@@ -1,6 +1,6 @@
 /**
- * Decodes one whole RESP2 reply that respguard must read itself (the upstream's HELLO 2 and
- * COMMAND replies), with redis-parser. The data path never decodes replies: it frames them and
+ * Decodes one whole RESP2 reply that respguard must read itself (the upstream's COMMAND and
+ * CLUSTER SLOTS replies), with redis-parser. The data path never decodes replies: it frames them and
  * forwards the bytes. redis-parser has no RESP3, which is why RESP3 replies are only framed.
  */
 import RedisParser from 'redis-parser';
@@ -29,12 +29,4 @@ export function decodeResp2(bytes: Buffer): unknown {
   if (error) throw new UpstreamReplyError(error.message);
   if (replies !== 1) throw new UpstreamReplyError(`expected one reply, decoded ${replies}`);
   return value;
-}
-
-/** Reads a flat RESP2 key-value array (HELLO 2's reply) into a Map. */
-export function flatPairsToMap(value: unknown): Map<string, unknown> {
-  const map = new Map<string, unknown>();
-  if (!Array.isArray(value)) return map;
-  for (let i = 0; i + 1 < value.length; i += 2) map.set(String(value[i]), value[i + 1]);
-  return map;
 }
