@@ -78,9 +78,9 @@ export interface UserConfig {
 }
 
 export interface LimitsConfig {
-  /** Longest bulk string in a request, in bytes (Redis's proto-max-bulk-len). */
+  /** Maximum length of a bulk string in a request, in bytes (Redis's proto-max-bulk-len). */
   readonly maxBulkLength: number;
-  /** Most arguments in one multibulk request. */
+  /** Maximum number of arguments in one multibulk request. */
   readonly maxMultibulkLength: number;
   /** Most unprocessed request bytes buffered for one client (Redis's client-query-buffer-limit). */
   readonly maxQueryBuffer: number;

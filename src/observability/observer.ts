@@ -10,7 +10,7 @@ import type { Logger } from './logger.js';
 /** Outcome of one command, as counted per user and command. */
 export type CommandResult = 'allowed' | 'denied' | 'blocked' | 'rejected' | 'upstream_error';
 
-/** Where a security event happened, for audit lines. */
+/** The listener, client address and session of a security event, for audit lines. */
 export interface EventSource {
   readonly listener: string;
   readonly remote: string;
@@ -49,7 +49,7 @@ export interface ProxyObserver {
   tlsHandshakeFailed(listener: string, remote: string, reason: string): void;
 }
 
-/** The observer used when no metrics module is installed: audit lines only, through pino. */
+/** Creates the observer used when no metrics module is installed: audit lines only, through pino. */
 export function createLoggingObserver(logger: Logger): ProxyObserver {
   return {
     clientConnected() {},

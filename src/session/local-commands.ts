@@ -176,7 +176,7 @@ function isValidClientName(name: Buffer): boolean {
   return true;
 }
 
-/** An argument quoted in an error text: at most 128 bytes, without CR or LF. */
+/** Formats an argument for quoting in an error text: at most 128 bytes, without CR or LF. */
 function sanitize(arg: Buffer): string {
   return arg.subarray(0, 128).toString('latin1').replace(/[\r\n]/g, ' ');
 }

@@ -8,7 +8,7 @@
  * array shift or a closure per request on the hot path.
  */
 
-/** What a slot reports to when it is filled. */
+/** The receiver that a slot notifies when it is filled. */
 export interface SlotOwner {
   slotFilled(slot: ReplySlot): void;
   /**

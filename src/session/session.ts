@@ -77,7 +77,7 @@ const IMMEDIATE_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit',
  */
 const QUEUEABLE_EFFECTS = new Set<StateEffect>(['blocking']);
 
-/** A request waiting for the session's requests on another upstream connection to be answered. */
+/** A request that waits until the session's requests on another upstream connection get their replies. */
 interface HeldRequest {
   readonly target: UpstreamConnection;
   readonly request: Buffer;
@@ -108,7 +108,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private inFlight = 0;
   /** Requests for another connection than `upstream`, sent once `inFlight` is back to 0. */
   private held: HeldRequest[] = [];
-  /** A pinned connection given up while requests on it were in flight; released when they are answered. */
+  /** A pinned connection given up while requests on it were in flight. It is released once they get their replies. */
   private retiring: UpstreamConnection | null = null;
   /** Protocol the pinned connection speaks, which HELLO can change while pinned. */
   private pinnedProtocol: Protocol = 2;
@@ -579,7 +579,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.pinnedPoolOf(retiring).release(retiring);
   }
 
-  /** The pinned connection broke: the client gets errors for its pending requests, then is disconnected. */
+  /** Handles a broken pinned connection: the client gets errors for its pending requests, then is disconnected. */
   private onPinnedClosed(connection: UpstreamConnection, reason: string): void {
     if (this.pinned !== connection && this.retiring !== connection) return;
     this.logger.warn({ event: 'pinned_connection_lost', user: this.user?.name, reason }, 'the upstream connection pinned to this session failed; disconnecting the client');
@@ -596,7 +596,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     return cluster ? cluster.poolFor(`${connection.options.host}:${connection.options.port}`).pinned : this.context.pool.pinned;
   }
 
-  /** Part of UnsolicitedReceiver: tells pub/sub messages, invalidations and MONITOR lines apart from replies. */
+  /** Part of UnsolicitedReceiver: separates pub/sub messages, invalidations and MONITOR lines from replies. */
   isUnsolicited(bytes: Buffer, push: boolean): boolean {
     if (push) return !isConfirmation(bytes);
     if (this.state.monitor && isMonitorLine(bytes)) return true;
@@ -728,7 +728,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    */
   private resumeIfClear(): void {
     if (this.waitingForUpstream.size > 0 || this.closed) return;
-    // A closing session reads on too (it ignores the bytes), so that it sees its client leave.
+    // A closing session keeps reading (and ignores the bytes), so that it detects when its client leaves.
     this.socket.resume();
   }
 

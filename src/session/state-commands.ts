@@ -327,7 +327,7 @@ function clientReply(session: Session, command: CommandInfo, args: readonly Buff
   return true;
 }
 
-/** A blocking command holds a pinned connection until its reply, so it never stalls a shared one. */
+/** Runs a blocking command on a pinned connection until its reply, so that it never stalls a shared one. */
 function blocking(session: Session, command: CommandInfo, request: Buffer, pool?: UpstreamPool): boolean {
   if (!session.pin(command.name, pool)) return true;
   session.state.blocking += 1;

@@ -64,7 +64,7 @@ const SUBSCRIPTION_KINDS = new Map<string, SubscriptionKind>([
   ['sunsubscribe', 'shard'],
 ]);
 
-/** The kind of subscription that a (un)subscribe command manages. */
+/** Returns the kind of subscription that a (un)subscribe command manages. */
 export function subscriptionKind(command: CommandInfo): SubscriptionKind {
   return SUBSCRIPTION_KINDS.get(command.name) ?? 'channel';
 }
