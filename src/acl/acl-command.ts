@@ -16,7 +16,7 @@ import { CommandTable } from '../commands/table.js';
 import type { CommandInfo } from '../commands/types.js';
 import type { Policy } from '../policy.js';
 import { isStrictInteger } from '../commands/arg-parsing.js';
-import { encodeBulk, encodeError, OK, type Protocol } from '../resp/encode.js';
+import { encodeBulk, encodeError, encodeQuotingError, OK, type Protocol } from '../resp/encode.js';
 import type { AclLog } from './acl-log.js';
 import {
   categoriesReply,
@@ -86,19 +86,19 @@ function cat(context: AclCommandContext, _command: CommandInfo, args: readonly B
   if (args.length !== 3) return subcommandSyntaxError(args);
   const table = context.table ?? CommandTable.default();
   const reply = categoryCommandsReply(table, lowerAscii(cString(args[2]!).toString('latin1')), context.protocol);
-  return reply ?? encodeError(`ERR Unknown category '${quoted(args[2]!)}'`);
+  return reply ?? encodeQuotingError(`ERR Unknown category '${quoted(args[2]!)}'`);
 }
 
 /** ACL DRYRUN user command [arg ...]: respguard's decision, including its blocklist, in Redis's texts. */
 function dryrun(context: AclCommandContext, _command: CommandInfo, args: readonly Buffer[]): Buffer {
   const target = findUser(context.policy, args[2]!);
-  if (target === undefined) return encodeError(`ERR User '${cString(args[2]!).toString('latin1')}' not found`);
+  if (target === undefined) return encodeQuotingError(`ERR User '${cString(args[2]!).toString('latin1')}' not found`);
 
   const request = args.slice(3);
   const table = context.table ?? CommandTable.default();
   const lookup = table.resolve(request);
   if (lookup.kind === 'unknown-command' || lookup.kind === 'unknown-subcommand') {
-    return encodeError(`ERR Command '${cString(request[0]!).toString('latin1')}' not found`);
+    return encodeQuotingError(`ERR Command '${cString(request[0]!).toString('latin1')}' not found`);
   }
   if (lookup.kind === 'wrong-arity') return encodeError(`ERR wrong number of arguments for '${lookup.command.name}' command`);
 
@@ -152,7 +152,7 @@ function findUser(policy: Policy, name: Buffer): CompiledUser | undefined {
 /** Redis's reply to a subcommand with the wrong number of arguments. */
 function subcommandSyntaxError(args: readonly Buffer[]): Buffer {
   const container = cString(args[0]!).toString('latin1').toUpperCase();
-  return encodeError(`ERR unknown subcommand or wrong number of arguments for '${quoted(args[1]!)}'. Try ${container} HELP.`);
+  return encodeQuotingError(`ERR unknown subcommand or wrong number of arguments for '${quoted(args[1]!)}'. Try ${container} HELP.`);
 }
 
 /** Returns an argument as Redis's `%.128s` prints it: up to the first NUL byte, at most 128 bytes. */

@@ -52,6 +52,14 @@ export function encodeError(text: string): Buffer {
   return Buffer.from(`-${toSingleLine(text)}\r\n`);
 }
 
+/**
+ * Encodes an error reply whose text quotes request bytes as latin1 characters, so that each
+ * quoted byte goes out unchanged, as Redis writes it.
+ */
+export function encodeQuotingError(text: string): Buffer {
+  return Buffer.from(`-${toSingleLine(text)}\r\n`, 'latin1');
+}
+
 /** Encodes an integer reply, `:n`. Throws RangeError for a number that is not an integer. */
 export function encodeInteger(n: number | bigint): Buffer {
   if (typeof n === 'number') {

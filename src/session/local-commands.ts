@@ -12,6 +12,7 @@ import {
   encodeArray,
   encodeBulk,
   encodeError,
+  encodeQuotingError,
   encodeInteger,
   encodeMap,
   RESET_REPLY,
@@ -103,7 +104,7 @@ function hello(session: Session, args: readonly Buffer[]): void {
       name = args[i + 1]!;
       i += 1;
     } else {
-      session.reply(encodeError(`ERR Syntax error in HELLO option '${sanitize(args[i]!)}'`));
+      session.reply(encodeQuotingError(`ERR Syntax error in HELLO option '${sanitize(args[i]!)}'`));
       return;
     }
   }
@@ -158,7 +159,7 @@ function clientSetInfo(session: Session, args: readonly Buffer[]): void {
   const attribute = args[2]!.toString('latin1').toLowerCase();
   const value = args[3]!;
   if (attribute !== 'lib-name' && attribute !== 'lib-ver') {
-    session.reply(encodeError(`ERR Unrecognized option '${sanitize(args[2]!)}'`));
+    session.reply(encodeQuotingError(`ERR Unrecognized option '${sanitize(args[2]!)}'`));
     return;
   }
   if (value.length > 0 && !isValidClientName(value)) {

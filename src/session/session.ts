@@ -24,7 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import type { CommandResult, EventSource, ProxyObserver } from '../observability/observer.js';
 import type { Policy } from '../policy.js';
 import { ProtocolError, RequestDecoder, type DecodedCommand } from '../resp/request-decoder.js';
-import { OK, encodeCommand, encodeError, type Protocol } from '../resp/encode.js';
+import { OK, encodeCommand, encodeError, encodeQuotingError, type Protocol } from '../resp/encode.js';
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
@@ -261,7 +261,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const lookup = context.table.resolve(args);
     this.commandKeys = undefined;
     if (lookup.kind !== 'ok') {
-      this.reject(encodeError(lookup.error), lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
+      this.reject(encodeQuotingError(lookup.error), lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
       return;
     }
     const info = lookup.command;

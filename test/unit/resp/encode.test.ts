@@ -9,6 +9,7 @@ import {
   encodeBulk,
   encodeCommand,
   encodeError,
+  encodeQuotingError,
   encodeInteger,
   encodeMap,
   encodeNullArray,
@@ -43,6 +44,13 @@ describe('encodeSimple and encodeError', () => {
 
   it('encodes text as UTF-8', () => {
     expect(encodeError('ERR é')).toEqual(Buffer.from([0x2d, 0x45, 0x52, 0x52, 0x20, 0xc3, 0xa9, 0x0d, 0x0a]));
+  });
+});
+
+describe('encodeQuotingError', () => {
+  it('writes each quoted latin1 character as one byte', () => {
+    const quoted = Buffer.from([0xe9, 0x0d, 0x41]).toString('latin1');
+    expect(encodeQuotingError(`ERR '${quoted}'`)).toEqual(Buffer.from([0x2d, 0x45, 0x52, 0x52, 0x20, 0x27, 0xe9, 0x20, 0x41, 0x27, 0x0d, 0x0a]));
   });
 });
 
