@@ -23,7 +23,7 @@ let port: number;
 const queries: RedisQuery[] = [];
 
 beforeAll(async () => {
-  cluster = await startRedisCluster(3);
+  cluster = await startRedisCluster({ replicas: 1 });
   port = await freePort();
   const yaml =
     `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
