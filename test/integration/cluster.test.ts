@@ -1,13 +1,15 @@
 /**
- * respguard in front of a real three-primary Redis Cluster: clients that know nothing of the
- * cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split multi-key commands,
- * DBSIZE fan-out, and MOVED and ASK during a hand-made slot migration.
+ * respguard in front of a real Redis Cluster of three primaries with one replica each: clients
+ * that know nothing of the cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split
+ * multi-key commands, fan-out of keyless commands (DBSIZE, KEYS, SCAN, RANDOMKEY, SCRIPT),
+ * MOVED and ASK during a hand-made slot migration, and the per-node metrics.
  */
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createMetricsObserver, type MetricsObserver } from '../../src/observability/metrics-observer.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { keySlot } from '../../src/upstream/cluster/slots.js';
 import { captureLogs, type LogCapture } from '../helpers/proxy.js';
@@ -18,6 +20,7 @@ import { RawClient } from '../helpers/resp-client.js';
 
 let cluster: RedisCluster;
 let server: RunningServer;
+let observer: MetricsObserver;
 let logs: LogCapture;
 let port: number;
 const queries: RedisQuery[] = [];
@@ -33,9 +36,13 @@ beforeAll(async () => {
     `users:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
   const captured = captureLogs();
   logs = captured.capture;
-  server = await startServer(parseConfig(yaml, 'cluster.yaml', {}), { logger: createLogger('debug', captured.stream) });
+  const logger = createLogger('debug', captured.stream);
+  observer = createMetricsObserver(logger, { processMetrics: false });
+  server = await startServer(parseConfig(yaml, 'cluster.yaml', {}), { logger, observer });
+  observer.watchPool(server.context.cluster!);
+  observer.watchCluster(server.context.cluster!);
   const deadline = Date.now() + 10_000;
-  while (!server.context.cluster?.isReady) {
+  while (!server.isReady()) {
     if (Date.now() > deadline) throw new Error('the cluster pools did not become ready');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -70,7 +77,37 @@ async function ownerOf(slot: number): Promise<number> {
   return cluster.nodes.findIndex((server) => server.port === owner[1]);
 }
 
+/** Returns the samples of metric `name` as `name{labels} value` lines. */
+async function metricLines(name: string): Promise<string[]> {
+  const text = await observer.metrics.registry.getSingleMetricAsString(name);
+  return text.split('\n').filter((line) => line.startsWith(name));
+}
+
+/** Returns the value of one sample, such as `respguard_upstream_redirects_total{node="...",kind="ask"}`, or 0 when absent. */
+async function metricValue(name: string, labels = ''): Promise<number> {
+  const line = (await metricLines(name)).find((sample) => sample.startsWith(`${name}${labels} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 const SIX_KEYS = ['cache:a', 'cache:b', 'cache:c', 'cache:d', 'cache:e', 'cache:f'];
+
+describe('cluster node pools', () => {
+  it('keeps pools for primaries only', async () => {
+    // Every node, replicas included, is a seed; the pools of the replicas close once the map is read.
+    const primaries = cluster.addresses.slice(0, 3);
+    const expected = primaries.map((address) => `respguard_upstream_node_connections{node="${address}"} 4`).sort();
+    const deadline = Date.now() + 5000;
+    let lines = await metricLines('respguard_upstream_node_connections');
+    while (lines.length !== 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      lines = await metricLines('respguard_upstream_node_connections');
+    }
+    expect(lines.sort()).toEqual(expected);
+    expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
+    expect(await metricValue('respguard_upstream_topology_refreshes_total', '{result="ok"}')).toBeGreaterThan(0);
+    expect(logs.lines.some((line) => line.msg === 'cluster slot map loaded')).toBe(true);
+  });
+});
 
 describe('cluster mode', () => {
   it('spreads the test keys over three primaries', async () => {
@@ -191,6 +228,111 @@ describe('cluster mode', () => {
     const reader = await client('reader', 'r-pass');
     expect(await reader.call(['SET', 'cache:c', '1'])).toBe("-NOPERM this user has no permissions to run the 'set' command\r\n");
     reader.close();
+  });
+});
+
+/** Runs SCAN through respguard until the cursor is 0 again; returns every key and the number of calls. */
+async function scanAll(connection: RawClient, options: string[] = []): Promise<{ keys: string[]; calls: number }> {
+  const keys: string[] = [];
+  let cursor = '0';
+  let calls = 0;
+  do {
+    const reply = (await connection.call(['SCAN', cursor, ...options])).split('\r\n');
+    calls += 1;
+    expect(reply[0]).toBe('*2');
+    cursor = reply[2]!;
+    const count = Number(reply[3]!.slice(1));
+    for (let i = 0; i < count; i++) keys.push(reply[5 + i * 2]!);
+  } while (cursor !== '0');
+  return { keys, calls };
+}
+
+describe('cluster keyspace commands', () => {
+  const scanKeys = Array.from({ length: 300 }, (_, i) => `scan:${i}`);
+  const cacheKeys = Array.from({ length: 40 }, (_, i) => `cache:scan${i}`);
+
+  it('scans every key exactly once', async () => {
+    const app = await client();
+    expect(await app.call(['FLUSHALL'])).toBe('+OK\r\n');
+    for (const key of [...scanKeys, ...cacheKeys]) app.send(['SET', key, '1']);
+    for (let i = 0; i < scanKeys.length + cacheKeys.length; i++) expect(await app.reply()).toBe('+OK\r\n');
+    const owners = new Set(await Promise.all(scanKeys.slice(0, 20).map((key) => ownerOf(keySlot(Buffer.from(key))))));
+    expect(owners.size).toBe(3);
+
+    const { keys, calls } = await scanAll(app, ['COUNT', '25']);
+    expect(keys.length).toBe(scanKeys.length + cacheKeys.length);
+    expect(keys.sort()).toEqual([...scanKeys, ...cacheKeys].sort());
+    // About 340 keys at 25 per call: more than one call per primary.
+    expect(calls).toBeGreaterThan(3);
+    app.close();
+  });
+
+  it('passes MATCH and TYPE to each primary', async () => {
+    const app = await client();
+    expect(await app.call(['HSET', 'scan:hash', 'f', 'v'])).toBe(':1\r\n');
+    const matched = await scanAll(app, ['MATCH', 'scan:1?', 'COUNT', '1000']);
+    expect(matched.keys.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `scan:1${i}`).sort());
+    const hashes = await scanAll(app, ['TYPE', 'hash']);
+    expect(hashes.keys).toEqual(['scan:hash']);
+    expect(await app.call(['DEL', 'scan:hash'])).toBe(':1\r\n');
+    app.close();
+  });
+
+  it('scans only readable keys', async () => {
+    const reader = await client('reader', 'r-pass');
+    const { keys } = await scanAll(reader, ['COUNT', '50']);
+    expect(keys.sort()).toEqual([...cacheKeys].sort());
+    reader.close();
+  });
+
+  it('rejects an invalid scan cursor', async () => {
+    const app = await client();
+    expect(await (await node(0)).call(['SCAN', 'abc'])).toEqual({ error: 'ERR invalid cursor' });
+    expect(await app.call(['SCAN', 'abc'])).toBe('-ERR invalid cursor\r\n');
+    expect(await app.call(['SCAN', '-1'])).toBe('-ERR invalid cursor\r\n');
+    // Node index 5 of three primaries.
+    expect(await app.call(['SCAN', '5'])).toBe('-ERR invalid cursor\r\n');
+    app.close();
+  });
+
+  it('draws RANDOMKEY from any primary', async () => {
+    const app = await client();
+    const reader = await client('reader', 'r-pass');
+    expect(await app.call(['FLUSHALL'])).toBe('+OK\r\n');
+    expect(await app.call(['RANDOMKEY'])).toBe('$-1\r\n');
+    // One key, on a primary other than the first: the others have no key.
+    expect(await ownerOf(keySlot(Buffer.from('cache:c')))).not.toBe(0);
+    expect(await app.call(['SET', 'cache:c', '1'])).toBe('+OK\r\n');
+    for (let i = 0; i < 10; i++) expect(await app.call(['RANDOMKEY'])).toBe('$7\r\ncache:c\r\n');
+    expect(await reader.call(['RANDOMKEY'])).toBe('$7\r\ncache:c\r\n');
+    expect(await app.call(['DEL', 'cache:c'])).toBe(':1\r\n');
+    expect(await app.call(['SET', 'other:x', '1'])).toBe('+OK\r\n');
+    expect(await app.call(['RANDOMKEY'])).toBe('$7\r\nother:x\r\n');
+    // other:x is outside the reader's key patterns, so it gets the null reply.
+    expect(await reader.call(['RANDOMKEY'])).toBe('$-1\r\n');
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['DEL', 'other:x'])).toBe(':1\r\n');
+    expect(await app.call(['RANDOMKEY'])).toBe('_\r\n');
+    reader.close();
+    app.close();
+  });
+
+  it('loads scripts on every primary', async () => {
+    const app = await client();
+    const sha = (await app.call(['SCRIPT', 'LOAD', "return redis.call('GET', KEYS[1])"])).split('\r\n')[1]!;
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['SCRIPT', 'EXISTS', sha])).toEqual([1]);
+    for (const key of ['cache:a', 'cache:b', 'cache:c']) {
+      expect(await app.call(['SET', key, `v-${key}`])).toBe('+OK\r\n');
+      expect(await app.call(['EVALSHA', sha, '1', key])).toBe(`$9\r\nv-${key}\r\n`);
+    }
+    expect(await app.call(['SCRIPT', 'EXISTS', sha, '0000000000000000000000000000000000000000'])).toBe('*2\r\n:1\r\n:0\r\n');
+    expect(await (await node(1)).call(['SCRIPT', 'FLUSH'])).toBe('OK');
+    // One primary lost the script, so it does not exist for the whole cluster.
+    expect(await app.call(['SCRIPT', 'EXISTS', sha])).toBe('*1\r\n:0\r\n');
+    expect(await app.call(['SCRIPT', 'FLUSH'])).toBe('+OK\r\n');
+    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['SCRIPT', 'EXISTS', sha])).toEqual([0]);
+    app.close();
   });
 });
 
@@ -327,9 +469,13 @@ describe('cluster redirects', () => {
     const to = (from + 1) % 3;
     const ids = await beginMigration(slot, from, to, key);
 
-    expect(await (await node(from)).call(['GET', key])).toEqual({ error: `ASK ${slot} 127.0.0.1:${cluster.nodes[to]!.port}` });
+    const target = `127.0.0.1:${cluster.nodes[to]!.port}`;
+    expect(await (await node(from)).call(['GET', key])).toEqual({ error: `ASK ${slot} ${target}` });
+    const asksBefore = await metricValue('respguard_upstream_redirects_total', `{node="${target}",kind="ask"}`);
     expect(await app.call(['GET', key])).toBe('$5\r\nasked\r\n');
     expect(await app.call(['GET', key])).toBe('$5\r\nasked\r\n');
+    // ASK never changes the slot map, so each GET met exactly one.
+    expect(await metricValue('respguard_upstream_redirects_total', `{node="${target}",kind="ask"}`)).toBe(asksBefore + 2);
 
     await finishMigration(slot, to, ids);
     app.close();
@@ -370,6 +516,22 @@ describe('cluster redirects', () => {
     app.close();
   });
 
+  it('counts a MOVED redirect per node', async () => {
+    const app = await client();
+    const key = 'cache:counted';
+    const slot = keySlot(Buffer.from(key));
+    expect(await app.call(['SET', key, 'counted'])).toBe('+OK\r\n');
+    const owner = cluster.addresses[await ownerOf(slot)]!;
+    const wrong = cluster.addresses.slice(0, 3).find((address) => address !== owner)!;
+    const movedBefore = await metricValue('respguard_upstream_redirects_total', `{node="${owner}",kind="moved"}`);
+    // Points respguard's map at the wrong primary; the refresh that this schedules comes 100 ms later.
+    server.context.cluster!.moved(slot, wrong);
+    expect(await app.call(['GET', key])).toBe('$7\r\ncounted\r\n');
+    expect(await metricValue('respguard_upstream_redirects_total', `{node="${owner}",kind="moved"}`)).toBe(movedBefore + 1);
+    expect(server.context.cluster!.poolForSlot(slot).address).toBe(owner);
+    app.close();
+  });
+
   it('follows MOVED and refreshes the map', async () => {
     const app = await client();
     const key = 'cache:moved';
@@ -381,7 +543,7 @@ describe('cluster redirects', () => {
     const ids = await beginMigration(slot, from, to, key);
     await finishMigration(slot, to, ids);
     const newOwner = `127.0.0.1:${cluster.nodes[to]!.port}`;
-    const refreshesBefore = server.context.cluster!.refreshes;
+    const refreshesBefore = server.context.cluster!.refreshes.ok;
     const topologyLines = (): number => logs.lines.filter((line) => line.event === 'cluster_topology').length;
     const linesBefore = topologyLines();
     // The periodic refresh (every 10 s) may already have learned the move; then no MOVED comes.
@@ -391,12 +553,16 @@ describe('cluster redirects', () => {
     expect(await app.call(['GET', key])).toBe('$5\r\nmoved\r\n');
     expect(await app.call(['MGET', key, 'cache:a'])).toBe('*2\r\n$5\r\nmoved\r\n$1\r\n1\r\n');
     const deadline = Date.now() + 5000;
-    while (server.context.cluster!.refreshes === refreshesBefore && staleBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (server.context.cluster!.refreshes.ok === refreshesBefore && staleBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(server.context.cluster!.poolForSlot(slot).address).toBe(newOwner);
     if (staleBefore) {
-      expect(server.context.cluster!.refreshes).toBeGreaterThan(refreshesBefore);
+      expect(server.context.cluster!.refreshes.ok).toBeGreaterThan(refreshesBefore);
       expect(topologyLines()).toBeGreaterThan(linesBefore);
     }
+    const movedLine = logs.lines.find((line) => line.msg === 'cluster slot range moved' && line.start === slot);
+    expect(movedLine).toMatchObject({ end: slot, to: newOwner, failover: false });
+    // Slots moved between primaries: no failover.
+    expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
     app.close();
   });
 });
