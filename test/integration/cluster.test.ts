@@ -7,15 +7,13 @@
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { createMetricsObserver, type MetricsObserver } from '../../src/observability/metrics-observer.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import type { MetricsObserver } from '../../src/observability/metrics-observer.js';
+import type { RunningServer } from '../../src/server.js';
 import { keySlot } from '../../src/upstream/cluster/slots.js';
-import { captureLogs, type LogCapture } from '../helpers/proxy.js';
+import { metricLines, metricValue as metricValueOf, startClusterProxy } from '../helpers/cluster-proxy.js';
+import type { LogCapture } from '../helpers/proxy.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { RedisQuery, type Reply } from '../helpers/redis-query.js';
-import { freePort } from '../helpers/redis-server.js';
 import { RawClient } from '../helpers/resp-client.js';
 
 let cluster: RedisCluster;
@@ -27,25 +25,10 @@ const queries: RedisQuery[] = [];
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ replicas: 1 });
-  port = await freePort();
-  const yaml =
-    `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
-    `upstream:\n  mode: cluster\n  nodes: ${JSON.stringify(cluster.addresses)}\n  password: ${cluster.password}\n  pool: { size: 2 }\n` +
-    // FLUSHALL and FLUSHDB are in the default blocklist; the fan-out tests need them.
-    `blockCommands: []\n` +
-    `users:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
-  const captured = captureLogs();
-  logs = captured.capture;
-  const logger = createLogger('debug', captured.stream);
-  observer = createMetricsObserver(logger, { processMetrics: false });
-  server = await startServer(parseConfig(yaml, 'cluster.yaml', {}), { logger, observer });
-  observer.watchPool(server.context.cluster!);
-  observer.watchCluster(server.context.cluster!);
-  const deadline = Date.now() + 10_000;
-  while (!server.isReady()) {
-    if (Date.now() > deadline) throw new Error('the cluster pools did not become ready');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  // Every node is a seed, replicas included. FLUSHALL and FLUSHDB are in the default blocklist,
+  // and the fan-out tests need them.
+  const rest = `blockCommands: []\nusers:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
+  ({ server, observer, logs, port } = await startClusterProxy(cluster, cluster.addresses, rest));
 }, 60_000);
 
 afterAll(async () => {
@@ -77,16 +60,8 @@ async function ownerOf(slot: number): Promise<number> {
   return cluster.nodes.findIndex((server) => server.port === owner[1]);
 }
 
-/** Returns the samples of metric `name` as `name{labels} value` lines. */
-async function metricLines(name: string): Promise<string[]> {
-  const text = await observer.metrics.registry.getSingleMetricAsString(name);
-  return text.split('\n').filter((line) => line.startsWith(name));
-}
-
-/** Returns the value of one sample, such as `respguard_upstream_redirects_total{node="...",kind="ask"}`, or 0 when absent. */
 async function metricValue(name: string, labels = ''): Promise<number> {
-  const line = (await metricLines(name)).find((sample) => sample.startsWith(`${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  return metricValueOf(observer, name, labels);
 }
 
 const SIX_KEYS = ['cache:a', 'cache:b', 'cache:c', 'cache:d', 'cache:e', 'cache:f'];
@@ -97,10 +72,10 @@ describe('cluster node pools', () => {
     const primaries = cluster.addresses.slice(0, 3);
     const expected = primaries.map((address) => `respguard_upstream_node_connections{node="${address}"} 4`).sort();
     const deadline = Date.now() + 5000;
-    let lines = await metricLines('respguard_upstream_node_connections');
+    let lines = await metricLines(observer, 'respguard_upstream_node_connections');
     while (lines.length !== 3 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      lines = await metricLines('respguard_upstream_node_connections');
+      lines = await metricLines(observer, 'respguard_upstream_node_connections');
     }
     expect(lines.sort()).toEqual(expected);
     expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
