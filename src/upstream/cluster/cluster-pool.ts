@@ -25,6 +25,12 @@ const REFRESH_INTERVAL_MS = 10_000;
 const CHECK_INTERVAL_MS = 250;
 /** A burst of MOVED replies during a resharding triggers one refresh, not one per reply. */
 const MOVED_REFRESH_DELAY_MS = 100;
+/**
+ * A topology read without a reply after this long is given up, so that a node that stalls
+ * (upstream.commandTimeoutMs is off by default) cannot stop later reads.
+ */
+// NOTE: no test stalls a node during a topology read, so this path has only been read, not run.
+const REFRESH_TIMEOUT_MS = 2000;
 /** Moved ranges logged one line each per refresh; the rest are summed up in one line. */
 const MAX_RANGE_LINES = 20;
 
@@ -47,6 +53,11 @@ export class ClusterPool extends EventEmitter {
   private checkTimer: NodeJS.Timeout | null = null;
   private movedTimer: NodeJS.Timeout | null = null;
   private refreshing = false;
+  /** Number of the topology read in progress; a reply to an earlier, given-up read is ignored. */
+  private refreshNumber = 0;
+  /** The node of the read in progress, and the node of the last read that timed out, which later reads try last. */
+  private refreshNode: string | null = null;
+  private timedOutNode: string | null = null;
   private lastRefreshAt = 0;
   private refreshFailuresInRow = 0;
   private started = false;
@@ -164,6 +175,11 @@ export class ClusterPool extends EventEmitter {
       this.retiring.delete(pool);
       this.closedPoolReconnects += stats.reconnects;
     }
+    if (this.refreshing && Date.now() - this.lastRefreshAt >= REFRESH_TIMEOUT_MS) {
+      this.refreshing = false;
+      this.timedOutNode = this.refreshNode;
+      this.refreshFailed({ node: this.refreshNode }, `no reply to CLUSTER NODES within ${REFRESH_TIMEOUT_MS} ms; reading the topology from another node`);
+    }
     const due = Date.now() - this.lastRefreshAt >= REFRESH_INTERVAL_MS;
     const primaryDown = this.map.primaries.some((address) => this.pools.get(address)?.stats().ready === 0);
     if (due || primaryDown || !this.map.known) this.refresh();
@@ -174,12 +190,17 @@ export class ClusterPool extends EventEmitter {
     if (this.refreshing || this.closed) return;
     this.lastRefreshAt = Date.now();
     const candidates = new Set([...this.map.primaries, ...this.seeds, ...this.pools.keys()]);
+    if (this.timedOutNode !== null && candidates.delete(this.timedOutNode)) candidates.add(this.timedOutNode);
     for (const address of candidates) {
       const connection = this.pools.get(address)?.pick(2);
       if (!connection || connection.state !== 'ready') continue;
       this.refreshing = true;
+      this.refreshNode = address;
+      const number = ++this.refreshNumber;
       connection.sendInternal(['CLUSTER', 'NODES'], (bytes) => {
+        if (number !== this.refreshNumber || !this.refreshing) return;
         this.refreshing = false;
+        if (bytes[0] !== 0x2d /* '-' */) this.timedOutNode = null;
         this.applyNodesReply(bytes, address);
       });
       return;
