@@ -22,7 +22,7 @@ import { parseClusterNodes, type TopologyView } from './topology.js';
 
 const REFRESH_INTERVAL_MS = 10_000;
 /** How often the pools' health is checked; a primary without a ready connection triggers a refresh. */
-const CHECK_INTERVAL_MS = 250;
+const CHECK_INTERVAL_MS = 100;
 /** A burst of MOVED replies during a resharding triggers one refresh, not one per reply. */
 const MOVED_REFRESH_DELAY_MS = 100;
 /**
@@ -211,8 +211,8 @@ export class ClusterPool extends EventEmitter {
   private refreshFailed(fields: object, message: string): void {
     this.refreshes.failed += 1;
     this.refreshFailuresInRow += 1;
-    // While every node is down this repeats every CHECK_INTERVAL_MS: log the first and then every 40th (about 10 s).
-    if (this.refreshFailuresInRow % 40 === 1) this.logger.warn({ event: 'cluster_topology', failures: this.refreshFailuresInRow, ...fields }, message);
+    // While every node is down this repeats every CHECK_INTERVAL_MS: log the first and then every 100th (about 10 s).
+    if (this.refreshFailuresInRow % 100 === 1) this.logger.warn({ event: 'cluster_topology', failures: this.refreshFailuresInRow, ...fields }, message);
   }
 
   private applyNodesReply(bytes: Buffer, from: string): void {
