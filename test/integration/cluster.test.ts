@@ -14,6 +14,7 @@ import { metricLines, metricValue as metricValueOf, startClusterProxy } from '..
 import type { LogCapture } from '../helpers/proxy.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { RedisQuery, type Reply } from '../helpers/redis-query.js';
+import { freePort } from '../helpers/redis-server.js';
 import { RawClient } from '../helpers/resp-client.js';
 
 let cluster: RedisCluster;
@@ -81,6 +82,33 @@ describe('cluster node pools', () => {
     expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
     expect(await metricValue('respguard_upstream_topology_refreshes_total', '{result="ok"}')).toBeGreaterThan(0);
     expect(logs.lines.some((line) => line.msg === 'cluster slot map loaded')).toBe(true);
+  });
+});
+
+describe('cluster seed nodes', () => {
+  it('starts when the first seed is down', async () => {
+    // Nothing listens on this port: the other seeds must give the map, readiness and the command table.
+    const down = `127.0.0.1:${await freePort()}`;
+    const users = `users:\n  app:\n    acl: "on >app-pass ~* +@all"\n`;
+    const proxy = await startClusterProxy(cluster, [down, ...cluster.addresses.slice(0, 3)], users);
+    try {
+      expect(proxy.server.isReady()).toBe(true);
+      const deadline = Date.now() + 5000;
+      const refreshed = (): boolean => proxy.logs.lines.some((line) => line.msg === 'command table refreshed from the upstream');
+      while (!refreshed() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(refreshed()).toBe(true);
+      const app = await RawClient.connect(proxy.port);
+      expect(await app.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+      expect(await app.call(['ECHO', 'seed'])).toBe('$4\r\nseed\r\n');
+      expect(await app.call(['SET', 'cache:seed', '1'])).toBe('+OK\r\n');
+      app.close();
+      // The down seed serves no slots, so its pool stops reconnecting and leaves the metrics.
+      const nodes = await metricLines(proxy.observer, 'respguard_upstream_node_connections');
+      expect(nodes.some((line) => line.includes(down))).toBe(false);
+      expect(nodes.length).toBe(3);
+    } finally {
+      await proxy.server.close(1000);
+    }
   });
 });
 

@@ -271,12 +271,14 @@ export class ClusterPool extends EventEmitter {
     return this.map.known && this.primaryPools().every((pool) => pool.isReady);
   }
 
-  /** Open connections per node address, shared and pinned, including pools still closing. */
+  /** Open connections per node address, shared and pinned: every node of the map, and nodes that left it while they have any. */
   nodeConnections(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const pool of this.allPools()) {
       const pinned = pool.pinned.stats();
-      counts.set(pool.address, (counts.get(pool.address) ?? 0) + pool.stats().connections + pinned.active + pinned.idle);
+      const open = pool.stats().connections + pinned.active + pinned.idle;
+      if (open === 0 && this.retiring.has(pool)) continue;
+      counts.set(pool.address, (counts.get(pool.address) ?? 0) + open);
     }
     return counts;
   }
