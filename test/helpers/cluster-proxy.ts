@@ -18,9 +18,9 @@ export interface ClusterProxy {
 }
 
 /**
- * Starts respguard in cluster mode with `seeds` as its seed nodes, a pool of 2 connections per
- * protocol and node, and the YAML lines in `rest` (users, blockCommands); resolves once
- * `server.isReady()`.
+ * Starts respguard in cluster mode with `seeds` as its seed nodes and a pool of 2 connections
+ * per protocol and node. `rest` contains the other YAML lines (users, blockCommands). Resolves
+ * once `server.isReady()`.
  */
 export async function startClusterProxy(cluster: RedisCluster, seeds: readonly string[], rest: string): Promise<ClusterProxy> {
   const port = await freePort();

@@ -366,6 +366,33 @@ describe('cluster client libraries', () => {
       redis.destroy();
     }
   });
+
+  it('scans with ioredis scanStream', async () => {
+    const redis = new IORedis({ host: '127.0.0.1', port, username: 'app', password: 'app-pass', lazyConnect: true });
+    await redis.connect();
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => `lib:scan:${i}`);
+      await redis.mset(...keys.flatMap((key) => [key, '1']));
+      const found: string[] = [];
+      for await (const page of redis.scanStream({ match: 'lib:scan:*', count: 10 })) found.push(...(page as string[]));
+      expect(found.sort()).toEqual([...keys].sort());
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('scans with node-redis scanIterator', async () => {
+    const redis = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, username: 'app', password: 'app-pass' });
+    redis.on('error', () => {});
+    await redis.connect();
+    try {
+      const found: string[] = [];
+      for await (const page of redis.scanIterator({ MATCH: 'lib:scan:*', COUNT: 10 })) found.push(...page);
+      expect(found.sort()).toEqual(Array.from({ length: 60 }, (_, i) => `lib:scan:${i}`).sort());
+    } finally {
+      redis.destroy();
+    }
+  });
 });
 
 describe('cluster transactions', () => {
