@@ -30,6 +30,8 @@ export interface RunningServer {
    * established connections stay. Throws when a listener rejected its new files (it keeps the old ones).
    */
   reloadTls(): Promise<void>;
+  /** True when the upstream can serve requests: in cluster mode, when every primary of the slot map has ready connections. */
+  isReady(): boolean;
   /** Listener addresses in the order of the config, with the ports actually bound. */
   readonly addresses: readonly { host: string; port: number }[];
   readonly context: ProxyContext;
@@ -40,9 +42,9 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   const observer = options.observer ?? createLoggingObserver(logger);
   let currentConfig = config;
   const table = CommandTable.default();
-  // In cluster mode, the first seed's pool serves as `pool`: command table, readiness, pinned connections.
+  // In cluster mode, `pool` is the first seed's, for its server facts; the cluster routes every request.
   const cluster = config.upstream.mode === 'cluster' ? new ClusterPool(config.upstream, config.limits, logger) : null;
-  const pool = cluster ? cluster.seedPool : new UpstreamPool(config.upstream, config.limits, logger);
+  const pool = cluster ? cluster.keylessPool() : new UpstreamPool(config.upstream, config.limits, logger);
   const sessions = new Map<number, Session>();
   const context: ProxyContext = {
     table,
@@ -58,7 +60,8 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   };
   let nextSessionId = 1;
 
-  pool.on('first-ready', (connection: UpstreamConnection) => refreshCommandTable(connection, context, () => currentConfig));
+  // In cluster mode, the first connection ready on any node, at start or after every node was down.
+  (cluster ?? pool).on('first-ready', (connection: UpstreamConnection) => refreshCommandTable(connection, context, () => currentConfig));
   if (cluster) cluster.start();
   else pool.start();
 
@@ -99,6 +102,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   return {
     addresses,
     context,
+    isReady: () => cluster?.isReady ?? pool.isReady,
     async reloadTls() {
       const results = await Promise.allSettled(listeners.map((listener) => listener.reloadTls()));
       const failures = results
@@ -146,7 +150,8 @@ function refreshCommandTable(connection: UpstreamConnection, context: ProxyConte
       const policy = buildPolicy(config(), table);
       context.table = table;
       context.policy = policy;
-      context.logger.info({ event: 'command_table', commands: table.size, upstreamVersion: context.pool.facts?.version }, 'command table refreshed from the upstream');
+      const fields = { event: 'command_table', commands: table.size, upstream: `${connection.options.host}:${connection.options.port}`, upstreamVersion: connection.facts?.version };
+      context.logger.info(fields, 'command table refreshed from the upstream');
     } catch (error) {
       context.logger.warn({ event: 'command_table', error: (error as Error).message }, 'could not refresh the command table from the upstream; keeping the built-in table');
     }

@@ -80,7 +80,9 @@ async function runProxy(config: Config, file: string, logger: Logger, io: CliIo,
     io.stderr.write(`respguard: ${describeStartError(error, file)}\n`);
     return 1;
   }
-  observer.watchPool(server.context.pool);
+  const cluster = server.context.cluster;
+  observer.watchPool(cluster ?? server.context.pool);
+  if (cluster) observer.watchCluster(cluster);
 
   let metricsServer: MetricsServer | undefined;
   if (mode === 'single' && config.metrics !== undefined) {
@@ -99,7 +101,7 @@ async function runProxy(config: Config, file: string, logger: Logger, io: CliIo,
 
   const stopped = runUntilStopped(io, logger, role);
   // Only now, with the signal handlers installed: the primary sends SIGHUP to started workers only.
-  const link = joinPrimary(observer.metrics, () => server.context.pool.isReady);
+  const link = joinPrimary(observer.metrics, () => server.isReady());
   link.started();
   const code = await stopped;
   link.leave();
@@ -112,7 +114,7 @@ function processHealth(observer: MetricsObserver, server: RunningServer): Health
   return {
     contentType: registry.contentType,
     metrics: () => registry.metrics(),
-    ready: async () => server.context.pool.isReady,
+    ready: async () => server.isReady(),
   };
 }
 

@@ -18,6 +18,14 @@ export interface WatchedPool {
   readonly pinned?: { stats(): { readonly active: number } };
 }
 
+/** The cluster upstream as the per-node metrics read it. */
+export interface WatchedCluster {
+  nodeConnections(): ReadonlyMap<string, number>;
+  readonly redirects: ReadonlyMap<string, Readonly<Record<'moved' | 'ask', number>>>;
+  readonly refreshes: Readonly<Record<'ok' | 'failed', number>>;
+  readonly failovers: number;
+}
+
 /** Cause of a config reload, for its audit line. */
 export type ReloadTrigger = 'SIGHUP' | 'file change';
 
@@ -26,6 +34,8 @@ export interface MetricsObserver extends ProxyObserver {
   readonly metrics: RespguardMetrics;
   /** Reads the state of `pool` into the upstream metrics each time the registry is read. */
   watchPool(pool: WatchedPool): void;
+  /** Reads the per-node figures of a cluster upstream into their metrics each time the registry is read. */
+  watchCluster(cluster: WatchedCluster): void;
   /** Counts a reload by result and writes its audit line; `error` is the reason of a failure. */
   configReloaded(result: 'ok' | 'failed', details: { file: string; trigger: ReloadTrigger; error?: string }): void;
   /** Applies the `audit` section of a newly loaded config to the per-command audit stream. */
@@ -192,6 +202,33 @@ class RecordingObserver implements MetricsObserver {
       const counter = metrics.counter('respguard_upstream_reconnects_total');
       counter.reset();
       counter.inc(pool.stats().reconnects);
+    });
+  }
+
+  watchCluster(cluster: WatchedCluster): void {
+    const metrics = this.metrics;
+    metrics.onCollect('respguard_upstream_node_connections', () => {
+      const gauge = metrics.gauge('respguard_upstream_node_connections');
+      // Reset, so that a node whose pool closed leaves the output.
+      gauge.reset();
+      for (const [node, count] of cluster.nodeConnections()) gauge.set({ node }, count);
+    });
+    metrics.onCollect('respguard_upstream_redirects_total', () => {
+      const counter = metrics.counter('respguard_upstream_redirects_total');
+      counter.reset();
+      for (const [node, counts] of cluster.redirects) {
+        for (const kind of ['moved', 'ask'] as const) if (counts[kind] > 0) counter.inc({ node, kind }, counts[kind]);
+      }
+    });
+    metrics.onCollect('respguard_upstream_topology_refreshes_total', () => {
+      const counter = metrics.counter('respguard_upstream_topology_refreshes_total');
+      counter.reset();
+      for (const result of ['ok', 'failed'] as const) counter.inc({ result }, cluster.refreshes[result]);
+    });
+    metrics.onCollect('respguard_upstream_failovers_total', () => {
+      const counter = metrics.counter('respguard_upstream_failovers_total');
+      counter.reset();
+      counter.inc(cluster.failovers);
     });
   }
 

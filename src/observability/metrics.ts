@@ -4,8 +4,9 @@
  * metrics listener and, with workers, the primary process read them.
  *
  * Label values come only from bounded sets: listener labels from the config, user names from
- * the policy, command names from the command table, and fixed result and reason words. No value
- * is ever taken from client input, so the number of series stays bounded.
+ * the policy, command names from the command table, node addresses of the upstream cluster,
+ * and fixed result and reason words. No value is ever taken from client input, so the number
+ * of series stays bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { NanosecondHistogram } from './histogram.js';
@@ -70,6 +71,30 @@ export const METRICS = [
   },
   { name: 'respguard_upstream_pending_requests', type: 'gauge', help: 'Requests sent upstream and still waiting for their reply.', labels: [] },
   { name: 'respguard_upstream_reconnects_total', type: 'counter', help: 'Upstream connections lost and reopened.', labels: [] },
+  {
+    name: 'respguard_upstream_node_connections',
+    type: 'gauge',
+    help: 'Cluster mode: upstream connections open or opening per node address, shared and pinned, including those of nodes that left the slot map and still finish requests.',
+    labels: ['node'],
+  },
+  {
+    name: 'respguard_upstream_redirects_total',
+    type: 'counter',
+    help: 'Cluster mode: MOVED and ASK replies that respguard followed for client requests, by the node address they named and kind (moved or ask).',
+    labels: ['node', 'kind'],
+  },
+  {
+    name: 'respguard_upstream_topology_refreshes_total',
+    type: 'counter',
+    help: 'Cluster mode: reads of the cluster topology by result (ok, or failed when no node had a ready connection or the reply was invalid).',
+    labels: ['result'],
+  },
+  {
+    name: 'respguard_upstream_failovers_total',
+    type: 'counter',
+    help: 'Cluster mode: primaries whose slots a replica of theirs took over (a manual or automatic failover), as seen in the topology.',
+    labels: [],
+  },
   { name: 'respguard_client_bytes_total', type: 'counter', help: 'Bytes read from clients (in) and written to clients (out).', labels: ['direction'] },
   {
     name: 'respguard_tls_handshake_failures_total',

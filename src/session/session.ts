@@ -45,7 +45,7 @@ export interface ProxyContext {
   table: CommandTable;
   policy: Policy;
   readonly pool: UpstreamPool;
-  /** Set in cluster mode: routes requests by hash slot to the pool of each primary; `pool` is then the first seed's. */
+  /** Set in cluster mode, where it routes requests by hash slot to the pool of each primary. `pool` is then the first seed's, used only for its server facts. */
   readonly cluster?: ClusterPool;
   limits: LimitsConfig;
   readonly logger: Logger;
@@ -410,7 +410,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    * Returns the slot of the reply, or null when no connection could take the request (the
    * client got an error).
    */
-  forward(commandName: string, request: Buffer, repliesExpected = 1, pool: UpstreamPool = this.context.pool): ReplySlot | null {
+  forward(commandName: string, request: Buffer, repliesExpected = 1, pool: UpstreamPool = this.defaultPool()): ReplySlot | null {
     const target = this.pinned ?? this.pickFrom(pool);
     if (!target) {
       this.reply(texts.upstreamUnavailableText(pool.lastError));
@@ -428,6 +428,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.append(slot);
     this.dispatch(target, request, slot);
     return slot;
+  }
+
+  /** Returns the pool for requests that name no node: the upstream's, or in cluster mode the one for keyless requests. */
+  private defaultPool(): UpstreamPool {
+    return this.context.cluster?.keylessPool() ?? this.context.pool;
   }
 
   /** Picks a shared connection of `pool`: the one carrying this session's requests in flight when it can, so that nothing waits. */
@@ -533,7 +538,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    * Gives the session an upstream connection of its own, if it has none. Returns false, after
    * replying with an error, when `upstream.pool.maxPinned` connections are already in use.
    */
-  pin(commandName: string, pool: UpstreamPool = this.context.pool): boolean {
+  pin(commandName: string, pool: UpstreamPool = this.defaultPool()): boolean {
     if (this.pinned) return true;
     const retiring = this.retiring;
     if (retiring && retiring.state !== 'closed') {
@@ -593,7 +598,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   /** Returns the pinned pool that handed out `connection`: the one of its node in cluster mode. */
   private pinnedPoolOf(connection: UpstreamConnection): PinnedPool {
     const cluster = this.context.cluster;
-    return cluster ? cluster.poolFor(`${connection.options.host}:${connection.options.port}`).pinned : this.context.pool.pinned;
+    return cluster ? cluster.pinnedPoolOf(connection) : this.context.pool.pinned;
   }
 
   /** Part of UnsolicitedReceiver: separates pub/sub messages, invalidations and MONITOR lines from replies. */

@@ -72,6 +72,11 @@ export class PinnedPool {
     });
   }
 
+  /** True while `connection` is handed out by this pool and not yet released. */
+  holds(connection: UpstreamConnection): boolean {
+    return this.active.has(connection);
+  }
+
   stats(): PinnedStats {
     return { active: this.active.size, idle: this.idle[2].length + this.idle[3].length };
   }

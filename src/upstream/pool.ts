@@ -16,6 +16,9 @@ import { PinnedPool } from './pinned-pool.js';
 
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 5000;
+/** Maximum wait for a retired pool's requests in flight before its connections close anyway. */
+const RETIRE_TIMEOUT_MS = 30_000;
+const RETIRE_CHECK_MS = 50;
 /** Requests in flight on a connection before `pick` looks at the next one. */
 const FILL_BEFORE_SPREADING = 128;
 
@@ -185,6 +188,42 @@ export class UpstreamPool extends EventEmitter {
       }
     }
     return { connections, ready, pending, reconnects: this.reconnects };
+  }
+
+  /**
+   * Stops using this pool's node: no reconnects, idle pinned connections close, and each shared
+   * connection closes once its requests in flight got their replies, or after
+   * RETIRE_TIMEOUT_MS at the latest. Pinned connections in use close when their session releases them.
+   */
+  retire(): void {
+    this.closed = true;
+    this.pinned.close();
+    const deadline = Date.now() + RETIRE_TIMEOUT_MS;
+    const members = [...this.groups[2], ...this.groups[3]];
+    for (const member of members) {
+      if (member.timer) clearTimeout(member.timer);
+      member.timer = null;
+    }
+    const closeIdle = (): boolean => {
+      let open = 0;
+      for (const member of members) {
+        const connection = member.connection;
+        if (!connection || connection.state === 'closed') continue;
+        if (connection.pendingCount === 0 || Date.now() > deadline) connection.destroy('the node serves no slots now');
+        else open += 1;
+      }
+      return open === 0;
+    };
+    if (closeIdle()) {
+      if (this.stallTimer) clearInterval(this.stallTimer);
+      return;
+    }
+    const timer = setInterval(() => {
+      if (!closeIdle()) return;
+      clearInterval(timer);
+      if (this.stallTimer) clearInterval(this.stallTimer);
+    }, RETIRE_CHECK_MS);
+    timer.unref();
   }
 
   /** Closes every connection; pending requests get an error reply. */

@@ -1,16 +1,17 @@
 /**
- * respguard in front of a real three-primary Redis Cluster: clients that know nothing of the
- * cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split multi-key commands,
- * DBSIZE fan-out, and MOVED and ASK during a hand-made slot migration.
+ * respguard in front of a real Redis Cluster of three primaries with one replica each: clients
+ * that know nothing of the cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split
+ * multi-key commands, fan-out of keyless commands (DBSIZE, KEYS, SCAN, RANDOMKEY, SCRIPT),
+ * MOVED and ASK during a hand-made slot migration, and the per-node metrics.
  */
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import type { MetricsObserver } from '../../src/observability/metrics-observer.js';
+import type { RunningServer } from '../../src/server.js';
 import { keySlot } from '../../src/upstream/cluster/slots.js';
-import { captureLogs, type LogCapture } from '../helpers/proxy.js';
+import { metricLines, metricValue as metricValueOf, startClusterProxy } from '../helpers/cluster-proxy.js';
+import type { LogCapture } from '../helpers/proxy.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { RedisQuery, type Reply } from '../helpers/redis-query.js';
 import { freePort } from '../helpers/redis-server.js';
@@ -18,27 +19,17 @@ import { RawClient } from '../helpers/resp-client.js';
 
 let cluster: RedisCluster;
 let server: RunningServer;
+let observer: MetricsObserver;
 let logs: LogCapture;
 let port: number;
 const queries: RedisQuery[] = [];
 
 beforeAll(async () => {
-  cluster = await startRedisCluster(3);
-  port = await freePort();
-  const yaml =
-    `listeners:\n  - host: 127.0.0.1\n    port: ${port}\n` +
-    `upstream:\n  mode: cluster\n  nodes: ${JSON.stringify(cluster.addresses)}\n  password: ${cluster.password}\n  pool: { size: 2 }\n` +
-    // FLUSHALL and FLUSHDB are in the default blocklist; the fan-out tests need them.
-    `blockCommands: []\n` +
-    `users:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
-  const captured = captureLogs();
-  logs = captured.capture;
-  server = await startServer(parseConfig(yaml, 'cluster.yaml', {}), { logger: createLogger('debug', captured.stream) });
-  const deadline = Date.now() + 10_000;
-  while (!server.context.cluster?.isReady) {
-    if (Date.now() > deadline) throw new Error('the cluster pools did not become ready');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  cluster = await startRedisCluster({ replicas: 1 });
+  // Every node is a seed, replicas included. FLUSHALL and FLUSHDB are in the default blocklist,
+  // and the fan-out tests need them.
+  const rest = `blockCommands: []\nusers:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
+  ({ server, observer, logs, port } = await startClusterProxy(cluster, cluster.addresses, rest));
 }, 60_000);
 
 afterAll(async () => {
@@ -70,7 +61,56 @@ async function ownerOf(slot: number): Promise<number> {
   return cluster.nodes.findIndex((server) => server.port === owner[1]);
 }
 
+async function metricValue(name: string, labels = ''): Promise<number> {
+  return metricValueOf(observer, name, labels);
+}
+
 const SIX_KEYS = ['cache:a', 'cache:b', 'cache:c', 'cache:d', 'cache:e', 'cache:f'];
+
+describe('cluster node pools', () => {
+  it('keeps pools for primaries only', async () => {
+    // Every node, replicas included, is a seed; the pools of the replicas close once the map is read.
+    const primaries = cluster.addresses.slice(0, 3);
+    const expected = primaries.map((address) => `respguard_upstream_node_connections{node="${address}"} 4`).sort();
+    const deadline = Date.now() + 5000;
+    let lines = await metricLines(observer, 'respguard_upstream_node_connections');
+    while (lines.length !== 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      lines = await metricLines(observer, 'respguard_upstream_node_connections');
+    }
+    expect(lines.sort()).toEqual(expected);
+    expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
+    expect(await metricValue('respguard_upstream_topology_refreshes_total', '{result="ok"}')).toBeGreaterThan(0);
+    expect(logs.lines.some((line) => line.msg === 'cluster slot map loaded')).toBe(true);
+  });
+});
+
+describe('cluster seed nodes', () => {
+  it('starts when the first seed is down', async () => {
+    // Nothing listens on this port: the other seeds must give the map, readiness and the command table.
+    const down = `127.0.0.1:${await freePort()}`;
+    const users = `users:\n  app:\n    acl: "on >app-pass ~* +@all"\n`;
+    const proxy = await startClusterProxy(cluster, [down, ...cluster.addresses.slice(0, 3)], users);
+    try {
+      expect(proxy.server.isReady()).toBe(true);
+      const deadline = Date.now() + 5000;
+      const refreshed = (): boolean => proxy.logs.lines.some((line) => line.msg === 'command table refreshed from the upstream');
+      while (!refreshed() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(refreshed()).toBe(true);
+      const app = await RawClient.connect(proxy.port);
+      expect(await app.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+      expect(await app.call(['ECHO', 'seed'])).toBe('$4\r\nseed\r\n');
+      expect(await app.call(['SET', 'cache:seed', '1'])).toBe('+OK\r\n');
+      app.close();
+      // The down seed serves no slots, so its pool stops reconnecting and leaves the metrics.
+      const nodes = await metricLines(proxy.observer, 'respguard_upstream_node_connections');
+      expect(nodes.some((line) => line.includes(down))).toBe(false);
+      expect(nodes.length).toBe(3);
+    } finally {
+      await proxy.server.close(1000);
+    }
+  });
+});
 
 describe('cluster mode', () => {
   it('spreads the test keys over three primaries', async () => {
@@ -194,6 +234,111 @@ describe('cluster mode', () => {
   });
 });
 
+/** Runs SCAN through respguard until the cursor is 0 again; returns every key and the number of calls. */
+async function scanAll(connection: RawClient, options: string[] = []): Promise<{ keys: string[]; calls: number }> {
+  const keys: string[] = [];
+  let cursor = '0';
+  let calls = 0;
+  do {
+    const reply = (await connection.call(['SCAN', cursor, ...options])).split('\r\n');
+    calls += 1;
+    expect(reply[0]).toBe('*2');
+    cursor = reply[2]!;
+    const count = Number(reply[3]!.slice(1));
+    for (let i = 0; i < count; i++) keys.push(reply[5 + i * 2]!);
+  } while (cursor !== '0');
+  return { keys, calls };
+}
+
+describe('cluster keyspace commands', () => {
+  const scanKeys = Array.from({ length: 300 }, (_, i) => `scan:${i}`);
+  const cacheKeys = Array.from({ length: 40 }, (_, i) => `cache:scan${i}`);
+
+  it('scans every key exactly once', async () => {
+    const app = await client();
+    expect(await app.call(['FLUSHALL'])).toBe('+OK\r\n');
+    for (const key of [...scanKeys, ...cacheKeys]) app.send(['SET', key, '1']);
+    for (let i = 0; i < scanKeys.length + cacheKeys.length; i++) expect(await app.reply()).toBe('+OK\r\n');
+    const owners = new Set(await Promise.all(scanKeys.slice(0, 20).map((key) => ownerOf(keySlot(Buffer.from(key))))));
+    expect(owners.size).toBe(3);
+
+    const { keys, calls } = await scanAll(app, ['COUNT', '25']);
+    expect(keys.length).toBe(scanKeys.length + cacheKeys.length);
+    expect(keys.sort()).toEqual([...scanKeys, ...cacheKeys].sort());
+    // About 340 keys at 25 per call: more than one call per primary.
+    expect(calls).toBeGreaterThan(3);
+    app.close();
+  });
+
+  it('passes MATCH and TYPE to each primary', async () => {
+    const app = await client();
+    expect(await app.call(['HSET', 'scan:hash', 'f', 'v'])).toBe(':1\r\n');
+    const matched = await scanAll(app, ['MATCH', 'scan:1?', 'COUNT', '1000']);
+    expect(matched.keys.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `scan:1${i}`).sort());
+    const hashes = await scanAll(app, ['TYPE', 'hash']);
+    expect(hashes.keys).toEqual(['scan:hash']);
+    expect(await app.call(['DEL', 'scan:hash'])).toBe(':1\r\n');
+    app.close();
+  });
+
+  it('scans only readable keys', async () => {
+    const reader = await client('reader', 'r-pass');
+    const { keys } = await scanAll(reader, ['COUNT', '50']);
+    expect(keys.sort()).toEqual([...cacheKeys].sort());
+    reader.close();
+  });
+
+  it('rejects an invalid scan cursor', async () => {
+    const app = await client();
+    expect(await (await node(0)).call(['SCAN', 'abc'])).toEqual({ error: 'ERR invalid cursor' });
+    expect(await app.call(['SCAN', 'abc'])).toBe('-ERR invalid cursor\r\n');
+    expect(await app.call(['SCAN', '-1'])).toBe('-ERR invalid cursor\r\n');
+    // Node index 5 of three primaries.
+    expect(await app.call(['SCAN', '5'])).toBe('-ERR invalid cursor\r\n');
+    app.close();
+  });
+
+  it('draws RANDOMKEY from any primary', async () => {
+    const app = await client();
+    const reader = await client('reader', 'r-pass');
+    expect(await app.call(['FLUSHALL'])).toBe('+OK\r\n');
+    expect(await app.call(['RANDOMKEY'])).toBe('$-1\r\n');
+    // One key, on a primary other than the first: the others have no key.
+    expect(await ownerOf(keySlot(Buffer.from('cache:c')))).not.toBe(0);
+    expect(await app.call(['SET', 'cache:c', '1'])).toBe('+OK\r\n');
+    for (let i = 0; i < 10; i++) expect(await app.call(['RANDOMKEY'])).toBe('$7\r\ncache:c\r\n');
+    expect(await reader.call(['RANDOMKEY'])).toBe('$7\r\ncache:c\r\n');
+    expect(await app.call(['DEL', 'cache:c'])).toBe(':1\r\n');
+    expect(await app.call(['SET', 'other:x', '1'])).toBe('+OK\r\n');
+    expect(await app.call(['RANDOMKEY'])).toBe('$7\r\nother:x\r\n');
+    // other:x is outside the reader's key patterns, so it gets the null reply.
+    expect(await reader.call(['RANDOMKEY'])).toBe('$-1\r\n');
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['DEL', 'other:x'])).toBe(':1\r\n');
+    expect(await app.call(['RANDOMKEY'])).toBe('_\r\n');
+    reader.close();
+    app.close();
+  });
+
+  it('loads scripts on every primary', async () => {
+    const app = await client();
+    const sha = (await app.call(['SCRIPT', 'LOAD', "return redis.call('GET', KEYS[1])"])).split('\r\n')[1]!;
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['SCRIPT', 'EXISTS', sha])).toEqual([1]);
+    for (const key of ['cache:a', 'cache:b', 'cache:c']) {
+      expect(await app.call(['SET', key, `v-${key}`])).toBe('+OK\r\n');
+      expect(await app.call(['EVALSHA', sha, '1', key])).toBe(`$9\r\nv-${key}\r\n`);
+    }
+    expect(await app.call(['SCRIPT', 'EXISTS', sha, '0000000000000000000000000000000000000000'])).toBe('*2\r\n:1\r\n:0\r\n');
+    expect(await (await node(1)).call(['SCRIPT', 'FLUSH'])).toBe('OK');
+    // One primary lost the script, so it does not exist for the whole cluster.
+    expect(await app.call(['SCRIPT', 'EXISTS', sha])).toBe('*1\r\n:0\r\n');
+    expect(await app.call(['SCRIPT', 'FLUSH'])).toBe('+OK\r\n');
+    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['SCRIPT', 'EXISTS', sha])).toEqual([0]);
+    app.close();
+  });
+});
+
 describe('cluster client libraries', () => {
   it('serves ioredis in standalone mode', async () => {
     const redis = new IORedis({ host: '127.0.0.1', port, username: 'app', password: 'app-pass', lazyConnect: true });
@@ -217,6 +362,33 @@ describe('cluster client libraries', () => {
       expect(await redis.mSet({ 'lib:d': '4', 'lib:e': '5', 'lib:f': '6' })).toBe('OK');
       expect(await redis.mGet(['lib:f', 'lib:d', 'lib:none', 'lib:e'])).toEqual(['6', '4', null, '5']);
       expect(await redis.exists(['lib:d', 'lib:e', 'lib:none'])).toBe(2);
+    } finally {
+      redis.destroy();
+    }
+  });
+
+  it('scans with ioredis scanStream', async () => {
+    const redis = new IORedis({ host: '127.0.0.1', port, username: 'app', password: 'app-pass', lazyConnect: true });
+    await redis.connect();
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => `lib:scan:${i}`);
+      await redis.mset(...keys.flatMap((key) => [key, '1']));
+      const found: string[] = [];
+      for await (const page of redis.scanStream({ match: 'lib:scan:*', count: 10 })) found.push(...(page as string[]));
+      expect(found.sort()).toEqual([...keys].sort());
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('scans with node-redis scanIterator', async () => {
+    const redis = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, username: 'app', password: 'app-pass' });
+    redis.on('error', () => {});
+    await redis.connect();
+    try {
+      const found: string[] = [];
+      for await (const page of redis.scanIterator({ MATCH: 'lib:scan:*', COUNT: 10 })) found.push(...page);
+      expect(found.sort()).toEqual(Array.from({ length: 60 }, (_, i) => `lib:scan:${i}`).sort());
     } finally {
       redis.destroy();
     }
@@ -327,9 +499,13 @@ describe('cluster redirects', () => {
     const to = (from + 1) % 3;
     const ids = await beginMigration(slot, from, to, key);
 
-    expect(await (await node(from)).call(['GET', key])).toEqual({ error: `ASK ${slot} 127.0.0.1:${cluster.nodes[to]!.port}` });
+    const target = `127.0.0.1:${cluster.nodes[to]!.port}`;
+    expect(await (await node(from)).call(['GET', key])).toEqual({ error: `ASK ${slot} ${target}` });
+    const asksBefore = await metricValue('respguard_upstream_redirects_total', `{node="${target}",kind="ask"}`);
     expect(await app.call(['GET', key])).toBe('$5\r\nasked\r\n');
     expect(await app.call(['GET', key])).toBe('$5\r\nasked\r\n');
+    // ASK never changes the slot map, so each GET met exactly one.
+    expect(await metricValue('respguard_upstream_redirects_total', `{node="${target}",kind="ask"}`)).toBe(asksBefore + 2);
 
     await finishMigration(slot, to, ids);
     app.close();
@@ -370,6 +546,22 @@ describe('cluster redirects', () => {
     app.close();
   });
 
+  it('counts a MOVED redirect per node', async () => {
+    const app = await client();
+    const key = 'cache:counted';
+    const slot = keySlot(Buffer.from(key));
+    expect(await app.call(['SET', key, 'counted'])).toBe('+OK\r\n');
+    const owner = cluster.addresses[await ownerOf(slot)]!;
+    const wrong = cluster.addresses.slice(0, 3).find((address) => address !== owner)!;
+    const movedBefore = await metricValue('respguard_upstream_redirects_total', `{node="${owner}",kind="moved"}`);
+    // Points respguard's map at the wrong primary; the refresh that this schedules comes 100 ms later.
+    server.context.cluster!.moved(slot, wrong);
+    expect(await app.call(['GET', key])).toBe('$7\r\ncounted\r\n');
+    expect(await metricValue('respguard_upstream_redirects_total', `{node="${owner}",kind="moved"}`)).toBe(movedBefore + 1);
+    expect(server.context.cluster!.poolForSlot(slot).address).toBe(owner);
+    app.close();
+  });
+
   it('follows MOVED and refreshes the map', async () => {
     const app = await client();
     const key = 'cache:moved';
@@ -381,7 +573,7 @@ describe('cluster redirects', () => {
     const ids = await beginMigration(slot, from, to, key);
     await finishMigration(slot, to, ids);
     const newOwner = `127.0.0.1:${cluster.nodes[to]!.port}`;
-    const refreshesBefore = server.context.cluster!.refreshes;
+    const refreshesBefore = server.context.cluster!.refreshes.ok;
     const topologyLines = (): number => logs.lines.filter((line) => line.event === 'cluster_topology').length;
     const linesBefore = topologyLines();
     // The periodic refresh (every 10 s) may already have learned the move; then no MOVED comes.
@@ -391,12 +583,16 @@ describe('cluster redirects', () => {
     expect(await app.call(['GET', key])).toBe('$5\r\nmoved\r\n');
     expect(await app.call(['MGET', key, 'cache:a'])).toBe('*2\r\n$5\r\nmoved\r\n$1\r\n1\r\n');
     const deadline = Date.now() + 5000;
-    while (server.context.cluster!.refreshes === refreshesBefore && staleBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (server.context.cluster!.refreshes.ok === refreshesBefore && staleBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(server.context.cluster!.poolForSlot(slot).address).toBe(newOwner);
     if (staleBefore) {
-      expect(server.context.cluster!.refreshes).toBeGreaterThan(refreshesBefore);
+      expect(server.context.cluster!.refreshes.ok).toBeGreaterThan(refreshesBefore);
       expect(topologyLines()).toBeGreaterThan(linesBefore);
     }
+    const movedLine = logs.lines.find((line) => line.msg === 'cluster slot range moved' && line.start === slot);
+    expect(movedLine).toMatchObject({ end: slot, to: newOwner, failover: false });
+    // Slots moved between primaries: no failover.
+    expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
     app.close();
   });
 });

@@ -1,44 +1,41 @@
 /**
- * The upstream side of cluster mode: the slot map learned with CLUSTER SLOTS, and one
+ * The upstream side of cluster mode: the slot map learned with CLUSTER NODES, and one
  * UpstreamPool of shared connections per primary. Sessions ask it which pool serves a slot.
  *
- * The map is read from the seed nodes at start, every REFRESH_INTERVAL_MS, and soon after a
- * MOVED reply (which also updates the one slot at once). Until the first map arrives, every
- * request goes to the first seed, whose MOVED replies the sessions follow.
+ * The map is read at start, every REFRESH_INTERVAL_MS, and soon after a MOVED reply (which also
+ * updates the one slot at once). While a primary has no ready connection it is read every
+ * CHECK_INTERVAL_MS, so that a replica's promotion is learned soon after the cluster made it.
+ * Until the first map arrives, every request goes to a seed node, whose MOVED replies the
+ * sessions follow.
+ * Pools of nodes that are no longer primaries are retired: they stop reconnecting and close
+ * each connection once its requests in flight got their replies.
  */
+import { EventEmitter } from 'node:events';
 import type { LimitsConfig, UpstreamConfig } from '../../config/types.js';
 import type { Logger } from '../../observability/logger.js';
-import { UpstreamPool } from '../pool.js';
+import type { UpstreamConnection } from '../connection.js';
+import type { PinnedPool } from '../pinned-pool.js';
+import { UpstreamPool, type PoolStats } from '../pool.js';
 import { decodeResp2 } from '../resp2-decode.js';
-import { SLOT_COUNT } from './slots.js';
+import { SlotMap, type TopologyChange } from './slot-map.js';
+import { parseClusterNodes, type TopologyView } from './topology.js';
 
 const REFRESH_INTERVAL_MS = 10_000;
+/** How often the pools' health is checked; a primary without a ready connection triggers a refresh. */
+const CHECK_INTERVAL_MS = 100;
 /** A burst of MOVED replies during a resharding triggers one refresh, not one per reply. */
 const MOVED_REFRESH_DELAY_MS = 100;
-
-/** One contiguous range of slots and the address of the primary that serves it. */
-export interface SlotRange {
-  readonly start: number;
-  readonly end: number;
-  readonly primary: string;
-}
-
 /**
- * Reads a CLUSTER SLOTS reply (RESP2, decoded) into slot ranges. A primary with an empty host
- * is reachable on the address the reply came from, so it gets `fallbackHost`.
+ * A topology read without a reply after this long is given up, so that a node that stalls
+ * (upstream.commandTimeoutMs is off by default) cannot stop later reads.
  */
-export function parseClusterSlots(value: unknown, fallbackHost: string): SlotRange[] {
-  if (!Array.isArray(value)) throw new Error('CLUSTER SLOTS reply is not an array');
-  const ranges: SlotRange[] = [];
-  for (const entry of value) {
-    if (!Array.isArray(entry) || entry.length < 3 || !Array.isArray(entry[2])) throw new Error('invalid CLUSTER SLOTS entry');
-    const [start, end, node] = entry as [unknown, unknown, unknown[]];
-    const rawHost = node[0] === null || node[0] === undefined ? '' : String(node[0]);
-    const host = rawHost === '' || rawHost === '?' ? fallbackHost : rawHost;
-    ranges.push({ start: Number(start), end: Number(end), primary: `${host}:${Number(node[1])}` });
-  }
-  return ranges;
-}
+// NOTE: no test stalls a node during a topology read, so this path has only been read, not run.
+const REFRESH_TIMEOUT_MS = 2000;
+/** Moved ranges logged one line each per refresh; the rest are summed up in one line. */
+const MAX_RANGE_LINES = 20;
+
+/** Redirect kinds, as the metrics label them. */
+export type RedirectKind = 'moved' | 'ask';
 
 /** Splits `host:port`, with the port after the last colon so that IPv6 hosts keep theirs. */
 export function splitAddress(address: string): { host: string; port: number } {
@@ -46,76 +43,121 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
 }
 
-export class ClusterPool {
-  /** The primary address of each slot; empty until the first map arrives. */
-  private readonly owners: (string | undefined)[] = new Array<string | undefined>(SLOT_COUNT);
+/** Events: 'first-ready' (UpstreamConnection) when a node's connection became ready while no node had one. */
+export class ClusterPool extends EventEmitter {
+  private readonly map = new SlotMap();
   private readonly pools = new Map<string, UpstreamPool>();
+  /** Pools of nodes that left the map, until their last connection closed. */
+  private readonly retiring = new Set<UpstreamPool>();
   private readonly seeds: readonly string[];
-  private refreshTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
   private movedTimer: NodeJS.Timeout | null = null;
   private refreshing = false;
+  /** Number of the topology read in progress; a reply to an earlier, given-up read is ignored. */
+  private refreshNumber = 0;
+  /** The node of the read in progress, and the node of the last read that timed out, which later reads try last. */
+  private refreshNode: string | null = null;
+  private timedOutNode: string | null = null;
+  private lastRefreshAt = 0;
+  private refreshFailuresInRow = 0;
+  private started = false;
   private closed = false;
-  /** True once a CLUSTER SLOTS reply was read. */
-  hasMap = false;
-  refreshes = 0;
+  /** Topology reads by result. */
+  readonly refreshes = { ok: 0, failed: 0 };
+  /** Redirects followed, by the address they pointed to. */
+  readonly redirects = new Map<string, Record<RedirectKind, number>>();
+  /** Primaries replaced by one of their replicas, as seen in the topology. */
+  failovers = 0;
+  /** Reconnects of pools that closed, so that the summed count never goes down. */
+  private closedPoolReconnects = 0;
 
   constructor(
     private readonly config: UpstreamConfig,
     private readonly limits: LimitsConfig,
     private readonly logger: Logger,
   ) {
+    super();
     this.seeds = config.nodes && config.nodes.length > 0 ? config.nodes : [`${config.host}:${config.port}`];
-    this.poolFor(this.seeds[0]!);
+    for (const seed of this.seeds) this.poolFor(seed);
+  }
+
+  /** True once a topology was read. */
+  get hasMap(): boolean {
+    return this.map.known;
+  }
+
+  /** Starts the connections of the known pools and the topology checks. */
+  start(): void {
+    this.started = true;
+    for (const pool of this.pools.values()) pool.start();
+    this.checkTimer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
+    this.checkTimer.unref();
+  }
+
+  /** Returns the pool of the primary serving `slot`, or the keyless pool while the slot is unknown. */
+  poolForSlot(slot: number): UpstreamPool {
+    const owner = this.map.ownerOf(slot);
+    return owner === undefined ? this.keylessPool() : this.poolFor(owner);
   }
 
   /**
-   * The pool of the first seed node. The server reads the command table, readiness and pinned
-   * connections from it.
+   * Returns the pool for requests without keys: the first primary (by lowest slot) with ready
+   * connections, else the first primary. Before the first map, it is the first ready seed node.
    */
-  get seedPool(): UpstreamPool {
-    return this.pools.get(this.seeds[0]!)!;
-  }
-
-  /** Starts the connections of the known pools and the first topology refresh. */
-  start(): void {
-    for (const pool of this.pools.values()) pool.start();
-    this.refreshTimer = setInterval(() => this.refresh(), REFRESH_INTERVAL_MS);
-    this.refreshTimer.unref();
-  }
-
-  /** Returns the pool of the primary serving `slot`, or the seed pool while the slot is unknown. */
-  poolForSlot(slot: number): UpstreamPool {
-    const owner = this.owners[slot];
-    return owner === undefined ? this.seedPool : this.poolFor(owner);
+  keylessPool(): UpstreamPool {
+    const addresses = this.map.known ? this.map.primaries : this.seeds;
+    for (const address of addresses) {
+      const pool = this.pools.get(address);
+      if (pool?.isReady) return pool;
+    }
+    return this.poolFor(addresses[0]!);
   }
 
   /** Returns the pool of `address`, creating and starting it for a node seen the first time. */
   poolFor(address: string): UpstreamPool {
     let pool = this.pools.get(address);
     if (pool) return pool;
-    // NOTE: pools of nodes that leave the map stay open until respguard stops.
     const { host, port } = splitAddress(address);
-    pool = new UpstreamPool({ ...this.config, host, port }, this.limits, this.logger);
-    this.pools.set(address, pool);
+    const created = new UpstreamPool({ ...this.config, host, port }, this.limits, this.logger);
+    this.pools.set(address, created);
     // Until the first map arrives, each new ready connection is a chance to read it.
-    pool.on('ready', () => {
-      if (!this.hasMap) this.refresh();
+    created.on('ready', () => {
+      if (!this.map.known) this.refresh();
     });
-    if (this.refreshTimer) pool.start();
+    created.on('first-ready', (connection: UpstreamConnection) => {
+      const othersReady = [...this.pools.values()].some((other) => other !== created && other.stats().ready > 0);
+      if (!othersReady) this.emit('first-ready', connection);
+    });
+    if (this.started) created.start();
+    pool = created;
     return pool;
   }
 
-  /** Returns the pools of every primary in the current map, or the seed pool alone before the first map. */
+  /** Returns the pools of every primary, ordered by their lowest slot, or the keyless pool alone before the first map. */
   primaryPools(): UpstreamPool[] {
-    const addresses = new Set<string>();
-    for (const owner of this.owners) if (owner !== undefined) addresses.add(owner);
-    if (addresses.size === 0) return [this.seedPool];
-    return [...addresses].map((address) => this.poolFor(address));
+    if (!this.map.known) return [this.keylessPool()];
+    return this.map.primaries.map((address) => this.poolFor(address));
+  }
+
+  /** Returns the pinned pool that handed out `connection`, also when its node left the map. */
+  pinnedPoolOf(connection: UpstreamConnection): PinnedPool {
+    for (const pool of this.allPools()) if (pool.pinned.holds(connection)) return pool.pinned;
+    return this.poolFor(`${connection.options.host}:${connection.options.port}`).pinned;
+  }
+
+  /** Counts a MOVED or ASK reply that a request followed to `address`. */
+  countRedirect(kind: RedirectKind, address: string): void {
+    let counts = this.redirects.get(address);
+    if (!counts) {
+      counts = { moved: 0, ask: 0 };
+      this.redirects.set(address, counts);
+    }
+    counts[kind] += 1;
   }
 
   /** Records a MOVED reply: the slot moves at once, and a full refresh follows shortly. */
   moved(slot: number, address: string): void {
-    this.owners[slot] = address;
+    this.map.move(slot, address);
     this.poolFor(address);
     if (this.movedTimer || this.closed) return;
     this.movedTimer = setTimeout(() => {
@@ -125,56 +167,149 @@ export class ClusterPool {
     this.movedTimer.unref();
   }
 
-  /** Reads CLUSTER SLOTS from the first node that has a ready connection, and replaces the map. */
+  /** Refreshes the map when it is due or a primary has no ready connection, and drops retired pools whose connections all closed. */
+  private check(): void {
+    for (const pool of this.retiring) {
+      const stats = pool.stats();
+      if (stats.connections > 0 || pool.pinned.stats().active > 0) continue;
+      this.retiring.delete(pool);
+      this.closedPoolReconnects += stats.reconnects;
+    }
+    if (this.refreshing && Date.now() - this.lastRefreshAt >= REFRESH_TIMEOUT_MS) {
+      this.refreshing = false;
+      this.timedOutNode = this.refreshNode;
+      this.refreshFailed({ node: this.refreshNode }, `no reply to CLUSTER NODES within ${REFRESH_TIMEOUT_MS} ms; reading the topology from another node`);
+    }
+    const due = Date.now() - this.lastRefreshAt >= REFRESH_INTERVAL_MS;
+    const primaryDown = this.map.primaries.some((address) => this.pools.get(address)?.stats().ready === 0);
+    if (due || primaryDown || !this.map.known) this.refresh();
+  }
+
+  /** Reads CLUSTER NODES from the first node that has a ready connection, primaries first, and applies it. */
   refresh(): void {
     if (this.refreshing || this.closed) return;
-    const candidates = [...this.seeds, ...this.pools.keys()];
+    this.lastRefreshAt = Date.now();
+    const candidates = new Set([...this.map.primaries, ...this.seeds, ...this.pools.keys()]);
+    if (this.timedOutNode !== null && candidates.delete(this.timedOutNode)) candidates.add(this.timedOutNode);
     for (const address of candidates) {
       const connection = this.pools.get(address)?.pick(2);
       if (!connection || connection.state !== 'ready') continue;
       this.refreshing = true;
-      connection.sendInternal(['CLUSTER', 'SLOTS'], (bytes) => {
+      this.refreshNode = address;
+      const number = ++this.refreshNumber;
+      connection.sendInternal(['CLUSTER', 'NODES'], (bytes) => {
+        if (number !== this.refreshNumber || !this.refreshing) return;
         this.refreshing = false;
-        this.applySlotsReply(bytes, address);
+        if (bytes[0] !== 0x2d /* '-' */) this.timedOutNode = null;
+        this.applyNodesReply(bytes, address);
       });
       return;
     }
-    this.logger.warn({ event: 'cluster_topology', seeds: this.seeds }, 'cannot refresh the cluster slot map: no cluster node has a ready connection; retrying later');
+    this.refreshFailed({ seeds: this.seeds }, 'cannot refresh the cluster topology: no cluster node has a ready connection; retrying');
   }
 
-  private applySlotsReply(bytes: Buffer, from: string): void {
-    let ranges: SlotRange[];
+  private refreshFailed(fields: object, message: string): void {
+    this.refreshes.failed += 1;
+    this.refreshFailuresInRow += 1;
+    // While every node is down this repeats every CHECK_INTERVAL_MS: log the first and then every 100th (about 10 s).
+    if (this.refreshFailuresInRow % 100 === 1) this.logger.warn({ event: 'cluster_topology', failures: this.refreshFailuresInRow, ...fields }, message);
+  }
+
+  private applyNodesReply(bytes: Buffer, from: string): void {
+    if (this.closed) return;
+    let view: TopologyView;
     try {
-      ranges = parseClusterSlots(decodeResp2(bytes), splitAddress(from).host);
+      if (bytes[0] === 0x2d /* '-' */) throw new Error(bytes.toString('utf8', 1).trim());
+      const text = decodeResp2(bytes);
+      if (!Buffer.isBuffer(text) && typeof text !== 'string') throw new Error('the CLUSTER NODES reply is not a string');
+      view = parseClusterNodes(text.toString(), splitAddress(from).host);
+      if (view.ranges.length === 0) throw new Error('the CLUSTER NODES reply assigns no slot');
     } catch (error) {
-      this.logger.warn({ event: 'cluster_topology', node: from, error: (error as Error).message }, 'failed to read CLUSTER SLOTS; keeping the current slot map');
+      this.refreshFailed({ node: from, error: (error as Error).message }, 'failed to read CLUSTER NODES; keeping the current slot map');
       return;
     }
-    let changed = 0;
-    for (const range of ranges) {
-      for (let slot = range.start; slot <= range.end && slot < SLOT_COUNT; slot++) {
-        if (this.owners[slot] !== range.primary) changed += 1;
-        this.owners[slot] = range.primary;
-      }
-      this.poolFor(range.primary);
-    }
-    this.hasMap = true;
-    this.refreshes += 1;
-    const primaries = [...new Set(ranges.map((range) => range.primary))];
-    const fields = { event: 'cluster_topology', node: from, primaries, ranges: ranges.length, changedSlots: changed };
-    if (changed > 0) this.logger.info(fields, 'cluster slot map refreshed');
-    else this.logger.debug(fields, 'cluster slot map unchanged');
+    this.refreshes.ok += 1;
+    this.refreshFailuresInRow = 0;
+    const first = !this.map.known;
+    const change = this.map.apply(view);
+    this.failovers += change.failovers;
+    for (const address of this.map.primaries) this.poolFor(address);
+    this.retireLeftPools();
+    this.logChange(change, from, first);
   }
 
-  /** True when every primary's pool has ready connections of both protocols. */
+  /** Retires the pools of nodes that serve no slot in the map now. */
+  private retireLeftPools(): void {
+    const primaries = new Set(this.map.primaries);
+    for (const [address, pool] of this.pools) {
+      if (primaries.has(address)) continue;
+      this.pools.delete(address);
+      this.retiring.add(pool);
+      pool.retire();
+      this.logger.info({ event: 'cluster_topology', node: address }, 'closing the pool of a node that serves no slots now, after its requests in flight');
+    }
+  }
+
+  private logChange(change: TopologyChange, from: string, first: boolean): void {
+    const source = { event: 'cluster_topology', source: from };
+    if (first) {
+      this.logger.info({ ...source, primaries: this.map.primaries }, 'cluster slot map loaded');
+      return;
+    }
+    for (const address of change.added) this.logger.info({ ...source, node: address }, 'cluster primary added');
+    for (const address of change.removed) this.logger.info({ ...source, node: address }, 'cluster primary removed');
+    for (const range of change.moved.slice(0, MAX_RANGE_LINES)) {
+      const fields = { ...source, start: range.start, end: range.end, from: range.from, to: range.to, failover: range.failover };
+      this.logger.info(fields, range.failover ? 'cluster slot range moved to a promoted replica' : 'cluster slot range moved');
+    }
+    if (change.moved.length > MAX_RANGE_LINES) this.logger.info({ ...source, ranges: change.moved.length - MAX_RANGE_LINES }, 'more cluster slot ranges moved');
+    if (change.staleSlots > 0) this.logger.debug({ ...source, slots: change.staleSlots }, 'ignored slot owners with an older config epoch');
+  }
+
+  /** True when the map is known and every primary's pool has ready connections of both protocols. */
   get isReady(): boolean {
-    return this.hasMap && this.primaryPools().every((pool) => pool.isReady);
+    return this.map.known && this.primaryPools().every((pool) => pool.isReady);
+  }
+
+  /** Open connections per node address, shared and pinned: every node of the map, and nodes that left it while they have any. */
+  nodeConnections(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const pool of this.allPools()) {
+      const pinned = pool.pinned.stats();
+      const open = pool.stats().connections + pinned.active + pinned.idle;
+      if (open === 0 && this.retiring.has(pool)) continue;
+      counts.set(pool.address, (counts.get(pool.address) ?? 0) + open);
+    }
+    return counts;
+  }
+
+  /** Shared connection figures summed over every node. */
+  stats(): PoolStats {
+    const total = { connections: 0, ready: 0, pending: 0, reconnects: this.closedPoolReconnects };
+    for (const pool of this.allPools()) {
+      const stats = pool.stats();
+      total.connections += stats.connections;
+      total.ready += stats.ready;
+      total.pending += stats.pending;
+      total.reconnects += stats.reconnects;
+    }
+    return total;
+  }
+
+  /** Pinned connection figures summed over every node. */
+  get pinned(): { stats(): { readonly active: number } } {
+    return { stats: () => ({ active: this.allPools().reduce((sum, pool) => sum + pool.pinned.stats().active, 0) }) };
+  }
+
+  /** Returns the pools of the map's nodes and those still closing. */
+  private allPools(): UpstreamPool[] {
+    return [...this.pools.values(), ...this.retiring];
   }
 
   close(): void {
     this.closed = true;
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.checkTimer) clearInterval(this.checkTimer);
     if (this.movedTimer) clearTimeout(this.movedTimer);
-    for (const pool of this.pools.values()) pool.close();
+    for (const pool of this.allPools()) pool.close();
   }
 }

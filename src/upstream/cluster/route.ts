@@ -1,9 +1,10 @@
 /**
  * Routing of one client request in cluster mode, between the session's checks and the upstream.
  * A request's hash slot comes from its keys. A request whose keys share one slot goes to that
- * slot's primary, and keyless requests go to the first seed's pool. Keys in several slots get
- * Redis Cluster's CROSSSLOT error, unless the command is in SPLITTABLE (see split.ts). The
- * commands in FAN_OUT go to every primary.
+ * slot's primary, and keyless requests go to the first ready primary (ClusterPool.keylessPool).
+ * Keys in several slots get Redis Cluster's CROSSSLOT error, unless the command is in
+ * SPLITTABLE (see split.ts). The commands in FAN_OUT go to every primary, and SCAN walks the
+ * primaries one after the other (see scan.ts).
  *
  * Redirects: a MOVED reply updates the slot map and sends the same bytes to the named node, and
  * an ASK reply sends ASKING and the bytes to the named node, at most MAX_REDIRECTS times.
@@ -17,6 +18,7 @@ import type { UpstreamConnection } from '../connection.js';
 import type { UpstreamPool } from '../pool.js';
 import type { ClusterPool } from './cluster-pool.js';
 import { keySlot } from './slots.js';
+import { scanInCluster } from './scan.js';
 import { fanOut, splitBySlot, SPLITTABLE, type MergeKind } from './split.js';
 
 /** Redis Cluster's reply to keys of several slots in one command, as redis-server 7.0.15 words it. */
@@ -33,14 +35,24 @@ const MOVED_PREFIX = Buffer.from('-MOVED ');
 const ASK_PREFIX = Buffer.from('-ASK ');
 
 /**
- * Keyless commands that act on every primary's keyspace, with how their replies merge. KEYS
- * replies are joined in primary order. FLUSHALL and FLUSHDB reply +OK once every primary did.
+ * Keyless commands that act on every primary's keyspace or scripts, with how their replies
+ * merge. KEYS replies are joined in primary order. FLUSHALL and FLUSHDB reply +OK once every
+ * primary did. RANDOMKEY returns the key of a random primary that has keys. Scripts and
+ * functions are loaded on every primary, so that EVALSHA and FCALL find them on whichever node
+ * serves their keys, and SCRIPT EXISTS reports 1 only for a script that every primary has.
  */
 const FAN_OUT = new Map<string, MergeKind>([
   ['dbsize', 'sum'],
   ['keys', 'concat'],
   ['flushall', 'ok'],
   ['flushdb', 'ok'],
+  ['randomkey', 'random'],
+  ['script|load', 'same'],
+  ['script|flush', 'ok'],
+  ['script|exists', 'min'],
+  ['function|load', 'same'],
+  ['function|delete', 'ok'],
+  ['function|flush', 'ok'],
 ]);
 
 /**
@@ -52,7 +64,8 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
   if (keys.length === 0) {
     const fanOutKind = FAN_OUT.get(info.name);
     if (fanOutKind) return fanOut(session, info.name, request, cluster.primaryPools(), fanOutKind);
-    return session.forward(info.name, request, 1, cluster.seedPool);
+    if (info.name === 'scan') return scanInCluster(session, cluster, args);
+    return session.forward(info.name, request, 1, cluster.keylessPool());
   }
   const slot = slotOfKeys(args, keys);
   if (slot !== CROSS_SLOT) return session.forward(info.name, request, 1, cluster.poolForSlot(slot));
@@ -77,7 +90,7 @@ function requestSlot(info: CommandInfo, args: readonly Buffer[]): number | null 
 
 /**
  * Chooses the node whose pinned pool serves a state command (WATCH, a blocking command): the
- * primary of its keys' slot, or the first seed for a keyless one. Returns null after rejecting
+ * primary of its keys' slot, or the keyless pool's node for a keyless one. Returns null after rejecting
  * the command with CROSSSLOT when its keys span slots or differ from the slot of the session's
  * WATCH or transaction. `bind` makes the slot the session's transaction slot.
  */
@@ -87,7 +100,7 @@ export function pinPoolFor(session: Session, cluster: ClusterPool, info: Command
     session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
     return null;
   }
-  if (slot === null) return cluster.seedPool;
+  if (slot === null) return cluster.keylessPool();
   if (bind) session.clusterSlot = slot;
   return cluster.poolForSlot(slot);
 }
@@ -117,7 +130,7 @@ export function shardChannelPool(session: Session, cluster: ClusterPool, info: C
  * (the client already got MULTI's +OK). Returns false when the command was rejected.
  */
 export function prepareTransactionCommand(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[]): boolean {
-  // NOTE: a keyless first command pins the first seed, so later keys of another node's slots get MOVED inside the transaction.
+  // NOTE: a keyless first command pins the keyless pool's node, so later keys of another node's slots get MOVED inside the transaction.
   const pool = pinPoolFor(session, cluster, info, args, true);
   if (!pool) return false;
   if (session.pinned) return true;
@@ -152,6 +165,7 @@ export function followRedirect(cluster: ClusterPool, slot: ReplySlot, data: Buff
   if (moved) cluster.moved(hashSlot, address);
   const target = cluster.poolFor(address).pick(protocol);
   if (!target) return null;
+  cluster.countRedirect(moved ? 'moved' : 'ask', address);
   slot.redirects += 1;
   // NOTE: requests of other slots that the client pipelined behind this one may already have
   // run on the old node, so during a resharding a redirected request can run after them.

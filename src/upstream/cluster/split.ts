@@ -11,7 +11,7 @@
  * other parts may have run (as with a cluster-aware client that splits the same command).
  */
 import type { KeyRef } from '../../commands/keys.js';
-import { OK, encodeCommand, encodeInteger } from '../../resp/encode.js';
+import { OK, encodeCommand, encodeError, encodeInteger } from '../../resp/encode.js';
 import type { ReplySlot } from '../../session/reply-slot.js';
 import type { Session } from '../../session/session.js';
 import { upstreamUnavailableText } from '../../session/texts.js';
@@ -19,11 +19,18 @@ import type { UpstreamPool } from '../pool.js';
 import type { ClusterPool } from './cluster-pool.js';
 import { keySlot } from './slots.js';
 
+/** Reply when primaries returned different replies to a command that should return the same everywhere. */
+const PARTS_DIFFER = encodeError('ERR the cluster primaries returned different replies; run the command again');
+
 /** Commands split per slot when their keys span several slots. */
 export const SPLITTABLE = new Set(['mget', 'mset', 'del', 'unlink', 'exists', 'touch']);
 
-/** Merge rule for part replies: values by key position, +OK from all, summed integers, or arrays joined. */
-export type MergeKind = 'values' | 'ok' | 'sum' | 'concat';
+/**
+ * Merge rule for part replies: values by key position, +OK from all, summed integers, arrays
+ * joined, a random non-null reply, one reply that every part returned alike, or the
+ * element-wise minimum of integer arrays.
+ */
+export type MergeKind = 'values' | 'ok' | 'sum' | 'concat' | 'random' | 'same' | 'min';
 
 /** Collects the replies of a request's parts and fills the client's slot once all arrived. */
 class MergedReply {
@@ -50,9 +57,20 @@ class MergedReply {
 
   private merge(): Buffer {
     const parts = this.parts as Buffer[];
+    if (this.kind === 'random') {
+      // RANDOMKEY: a primary without keys replies with a null, which only wins when all do.
+      const keys = parts.filter((data) => data[0] === 0x24 /* '$' */ && data[1] !== 0x2d /* '-' */);
+      if (keys.length > 0) return keys[Math.floor(Math.random() * keys.length)]!;
+    }
     const failed = parts.find((data) => data[0] === 0x2d /* '-' */);
     if (failed) return failed;
     if (this.kind === 'ok') return OK;
+    if (this.kind === 'random') return parts[0]!;
+    if (this.kind === 'same') {
+      const first = parts[0]!;
+      return parts.every((data) => data.equals(first)) ? first : PARTS_DIFFER;
+    }
+    if (this.kind === 'min') return mergeMinimum(parts);
     if (this.kind === 'concat') {
       const elements = parts.flatMap((data) => splitArray(data));
       return Buffer.concat([Buffer.from(`*${elements.length}\r\n`), ...elements]);
@@ -76,6 +94,13 @@ class MergedReply {
     });
     return Buffer.concat([Buffer.from(`*${count}\r\n`), ...values]);
   }
+}
+
+/** Merges integer arrays (SCRIPT EXISTS) element by element into their minimum. */
+function mergeMinimum(parts: readonly Buffer[]): Buffer {
+  const arrays = parts.map((data) => splitArray(data).map((element) => Number(element.toString('latin1', 1, element.length - 2))));
+  const minimum = arrays[0]!.map((value, i) => Math.min(value, ...arrays.map((array) => array[i] ?? 0)));
+  return Buffer.concat([Buffer.from(`*${minimum.length}\r\n`), ...minimum.map((value) => encodeInteger(value))]);
 }
 
 /**
