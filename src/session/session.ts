@@ -62,10 +62,23 @@ const ALWAYS_ALLOWED_BEFORE_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 const ALLOWED_WHILE_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
 
 /**
- * Commands that turn the connection they run on into a replication stream. They never run
- * through respguard, whatever the blocklist says, because no connection of the pool may carry one.
+ * Commands that never run through respguard, regardless of the blocklist, with their reply. SYNC,
+ * PSYNC and REPLCONF turn their connection into a replication stream. SCRIPT DEBUG puts its
+ * connection into the Lua debugger, which would catch the next script of any session sharing it
+ * (and SYNC mode stops the whole server while it debugs).
  */
-const NEVER_FORWARDED = new Set(['sync', 'psync', 'replconf']);
+const NEVER_FORWARDED = new Map<string, (name: string) => Buffer>([
+  ['sync', texts.replicationNotSupported],
+  ['psync', texts.replicationNotSupported],
+  ['replconf', texts.replicationNotSupported],
+  ['script|debug', texts.debuggerNotSupported],
+]);
+
+/** Returns the reply of a command that never runs through respguard, or undefined. */
+function neverForwardedReply(info: CommandInfo): Buffer | undefined {
+  const replyFor = NEVER_FORWARDED.get(info.name) ?? NEVER_FORWARDED.get((info.parent ?? info).name);
+  return replyFor?.(info.name);
+}
 
 /** Commands that run at once inside MULTI instead of being queued, as in Redis. */
 const IMMEDIATE_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -309,8 +322,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(encodeError(blockedText(info)), info.name, 'blocked');
       return;
     }
-    if (NEVER_FORWARDED.has(base.name)) {
-      this.reject(texts.replicationNotSupported(info.name), info.name, 'rejected');
+    const rejection = neverForwardedReply(info);
+    if (rejection) {
+      this.reject(rejection, info.name, 'rejected');
       return;
     }
     const effect = stateEffect(info, args);
@@ -351,10 +365,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    */
   private queueInTransaction(info: CommandInfo, args: readonly Buffer[], raw: Buffer | null): void {
     const effect = stateEffect(info, args);
-    const base = info.parent ?? info;
     // A filtered key listing's reply would come back inside EXEC's reply, where it cannot be filtered.
     const filteredListing = isKeyListing(info) && this.policy.userConfigs.get(this.userName)?.filterKeyListings !== false && readableKeyFilter(this.user!, info, args) !== null;
-    if (localHandler(info) || NEVER_FORWARDED.has(base.name) || filteredListing || (effect !== null && !QUEUEABLE_EFFECTS.has(effect))) {
+    if (localHandler(info) || neverForwardedReply(info) || filteredListing || (effect !== null && !QUEUEABLE_EFFECTS.has(effect))) {
       this.reject(texts.notSupportedInMulti(info.name), info.name, 'rejected');
       return;
     }

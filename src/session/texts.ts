@@ -46,6 +46,11 @@ export function replicationNotSupported(name: string): Buffer {
   return encodeError(`ERR '${name}' cannot run through respguard: a replica must connect to Redis directly`);
 }
 
+/** Reply to SCRIPT DEBUG, whose debugger session would take over a shared upstream connection. */
+export function debuggerNotSupported(name: string): Buffer {
+  return encodeError(`ERR '${name}' cannot run through respguard: the Lua debugger needs a direct connection to Redis`);
+}
+
 /** Reply when every connection that sessions may pin is in use. */
 export function noPinnedConnection(name: string, maxPinned: number): Buffer {
   return encodeError(

@@ -1,7 +1,7 @@
 /**
  * Session behaviours found by trying respguard as a new user would: large pipelines written
  * before any reply is read, protocol switches inside one pipeline, replication commands, and a
- * prompt stop when clients are idle.
+ * prompt stop when clients are idle, and the Lua debugger that must not reach a shared connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
@@ -69,6 +69,37 @@ describe('replication commands', () => {
     expect(await client.call(['SYNC'])).toBe("-ERR 'sync' cannot run through respguard: a replica must connect to Redis directly\r\n");
     expect(await client.call(['REPLCONF', 'listening-port', '1'])).toBe("-ERR 'replconf' cannot run through respguard: a replica must connect to Redis directly\r\n");
     expect(await client.call(['PING'])).toBe('+PONG\r\n');
+    client.close();
+  });
+});
+
+describe('Lua debugger', () => {
+  it('rejects SCRIPT DEBUG for every mode', async () => {
+    const own = await startProxy(upstream, {
+      users: { writer: 'on >w-pass ~* &* +@all -@dangerous', scripter: { acl: 'on >s-pass ~* &* +@all', allowScripts: true } },
+      poolSize: 1,
+    });
+    const writer = await RawClient.connect(own.port);
+    expect(await writer.call(['AUTH', 'writer', 'w-pass'])).toBe('+OK\r\n');
+    const scripter = await RawClient.connect(own.port);
+    expect(await scripter.call(['AUTH', 'scripter', 's-pass'])).toBe('+OK\r\n');
+
+    const rejection = "-ERR 'script|debug' cannot run through respguard: the Lua debugger needs a direct connection to Redis\r\n";
+    for (const mode of ['SYNC', 'YES', 'NO']) expect(await writer.call(['SCRIPT', 'DEBUG', mode])).toBe(rejection);
+    expect(await scripter.call(['SCRIPT', 'DEBUG', 'YES'])).toBe(rejection);
+    expect(await scripter.call(['EVAL', 'return 42', '0'])).toBe(':42\r\n');
+    expect(await writer.call(['SET', 'debugger:k', 'v'])).toBe('+OK\r\n');
+    expect(await writer.call(['GET', 'debugger:k'])).toBe('$1\r\nv\r\n');
+    writer.close();
+    scripter.close();
+    await own.stop();
+  });
+
+  it('rejects SCRIPT DEBUG inside MULTI', async () => {
+    const client = await login();
+    expect(await client.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await client.call(['SCRIPT', 'DEBUG', 'YES'])).toBe("-ERR 'script|debug' inside MULTI is not supported by respguard; run it outside the transaction\r\n");
+    expect(await client.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
     client.close();
   });
 });
