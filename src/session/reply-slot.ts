@@ -27,6 +27,8 @@ export class ReplySlot {
   sentAt = 0n;
   /** Full name of the forwarded command, for metrics. */
   command = '';
+  /** Name of the user the forwarded command ran as, for metrics and the audit stream. */
+  user = '';
   /** Key names of the forwarded command, for the audit stream when it records them. */
   keys: readonly string[] | undefined = undefined;
   /** Nanoseconds respguard spent on the request before forwarding it. */

@@ -430,9 +430,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.commandDone(commandName, 'upstream_error');
       return null;
     }
-    const slot = new ReplySlot(this);
-    slot.command = commandName;
-    slot.keys = this.commandKeys;
+    const slot = this.commandSlot(commandName);
     slot.repliesLeft = repliesExpected;
     slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
     // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
@@ -440,6 +438,15 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.markSilence(slot);
     this.append(slot);
     this.dispatch(target, request, slot);
+    return slot;
+  }
+
+  /** Creates the slot of a request, recording the user it runs as for the metrics and the audit stream written when its reply arrives. */
+  private commandSlot(commandName: string): ReplySlot {
+    const slot = new ReplySlot(this);
+    slot.command = commandName;
+    slot.keys = this.commandKeys;
+    slot.user = this.user?.name ?? 'unauthenticated';
     return slot;
   }
 
@@ -468,9 +475,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Adds an empty slot to the reply order, for a reply that respguard assembles from several upstream replies. */
   reserveReply(commandName: string): ReplySlot {
-    const slot = new ReplySlot(this);
-    slot.command = commandName;
-    slot.keys = this.commandKeys;
+    const slot = this.commandSlot(commandName);
     this.markSilence(slot);
     this.append(slot);
     return slot;
@@ -484,9 +489,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   forwardPart(commandName: string, request: Buffer, pool: UpstreamPool, onReply: (data: Buffer) => void): boolean {
     const target = this.pickFrom(pool);
     if (!target) return false;
-    const slot = new ReplySlot(this);
-    slot.command = commandName;
-    slot.keys = this.commandKeys;
+    const slot = this.commandSlot(commandName);
     slot.request = request;
     slot.onReply = onReply;
     this.dispatch(target, request, slot);
@@ -667,9 +670,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.inFlight -= 1;
       const upstreamNs = Number(process.hrtime.bigint() - slot.sentAt);
       const result: CommandResult = slot.data === CONNECTION_LOST_REPLY ? 'upstream_error' : 'allowed';
-      const user = this.user?.name ?? 'unauthenticated';
-      this.observer.commandDone(user, slot.command, result, slot.proxyNs, upstreamNs);
-      if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, slot.command, result, slot.proxyNs, upstreamNs, slot.keys);
+      // A later AUTH or RESET, answered locally, may have changed the session's user since the request left.
+      this.observer.commandDone(slot.user, slot.command, result, slot.proxyNs, upstreamNs);
+      if (this.observer.auditsCommands) this.observer.commandAudited(this.source, slot.user, slot.command, result, slot.proxyNs, upstreamNs, slot.keys);
       if (this.inFlight === 0) {
         this.sendHeld();
         this.releaseRetiring();

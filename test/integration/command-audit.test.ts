@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { RawClient } from '../helpers/resp-client.js';
+import { RawClient, encodeCommand } from '../helpers/resp-client.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 
 let upstream: RedisServer;
@@ -46,5 +46,32 @@ describe('command audit stream', () => {
     expect(lines[1]!.remote).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(lines.map((line) => line.keys)).toEqual([[], ['app:k'], ['other:k']]);
     expect(proxy.logs.text().includes('secret-value')).toBe(false);
+  });
+
+  it('records a pipeline under the user that sent each command', async () => {
+    const client = await RawClient.connect(proxy.port);
+    const before = proxy.logs.lines.filter((line) => line.event === 'command').length;
+    client.send(Buffer.concat([
+      encodeCommand(['AUTH', 'audited', 'a-pass']),
+      encodeCommand(['SET', 'app:pipelined', 'v']),
+      encodeCommand(['DEL', 'app:pipelined']),
+      encodeCommand(['AUTH', 'quiet', 'q-pass']),
+      encodeCommand(['GET', 'app:pipelined']),
+      encodeCommand(['RESET']),
+    ]));
+    expect(await client.reply()).toBe('+OK\r\n');
+    expect(await client.reply()).toBe('+OK\r\n');
+    expect(await client.reply()).toBe(':1\r\n');
+    expect(await client.reply()).toBe('+OK\r\n');
+    expect(await client.reply()).toBe('$-1\r\n');
+    expect(await client.reply()).toBe('+RESET\r\n');
+    client.close();
+
+    const lines = proxy.logs.lines.filter((line) => line.event === 'command').slice(before);
+    expect(lines.map((line) => [line.user, line.command, line.result])).toEqual([
+      ['audited', 'auth', 'allowed'],
+      ['audited', 'set', 'allowed'],
+      ['audited', 'del', 'allowed'],
+    ]);
   });
 });
