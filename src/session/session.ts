@@ -147,6 +147,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private readonly source: EventSource;
   private readonly observer: ProxyObserver;
   private readonly peer: PeerIdentity;
+  /** Login method of the current user: its client certificate, or a password (the automatic `default` login counts as one). */
+  private loggedInBy: 'certificate' | 'password' = 'password';
 
   constructor(
     readonly id: number,
@@ -195,12 +197,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const byCertificate = certificateUser(policy, this.peer);
     if (byCertificate) {
       this.observer.authSucceeded(this.source, byCertificate.name, 'certificate');
+      this.loggedInBy = 'certificate';
       return byCertificate;
     }
     const refusal = certificateLoginRefusal(policy, this.peer);
     if (refusal) this.observer.authFailed(this.source, undefined, 'certificate', refusal);
     // The `default` user logs new connections in only where a password login as it would be allowed.
     const automatic = policy.autoLogin;
+    this.loggedInBy = 'password';
     return automatic && passwordLoginRefusal(policy, automatic.name, this.peer) === null ? automatic : null;
   }
 
@@ -229,6 +233,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const refusal = user && user.enabled && passwordMatches ? passwordLoginRefusal(policy, userName, this.peer) : null;
     if (user && user.enabled && passwordMatches && !refusal) {
       this.setUser(user);
+      this.loggedInBy = 'password';
       this.observer.authSucceeded(this.source, userName, via);
       return true;
     }
@@ -409,13 +414,45 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       return true;
     }
     const user = policy.users.get(this.user.name);
-    if (!user || !user.enabled) {
-      this.logger.warn({ event: 'session_closed', user: this.user.name, reason: 'user removed or disabled by a reload' }, 'closing session');
+    const reason = !user || !user.enabled ? 'user removed or disabled by a reload' : this.revokedByReload(user);
+    if (reason !== null) {
+      this.logger.warn({ event: 'session_closed', user: this.user.name, reason }, 'closing session');
       this.destroy();
       return false;
     }
-    this.setUser(user);
+    this.setUser(user!);
     return true;
+  }
+
+  /**
+   * Returns why the new policy no longer lets this session go on as `user`, or null. Like Redis,
+   * respguard closes a subscriber whose channels the user may no longer read. It also closes
+   * a session the user's admission rules would now reject, and a MONITOR the user may no longer run.
+   */
+  private revokedByReload(user: CompiledUser): string | null {
+    const policy = this.context.policy;
+    if (this.loggedInBy === 'certificate' && certificateUser(policy, this.peer)?.name !== user.name) {
+      return 'the client certificate no longer logs in as this user after a reload';
+    }
+    if (this.loggedInBy === 'password') {
+      const refusal = passwordLoginRefusal(policy, user.name, this.peer);
+      if (refusal !== null) return `${refusal} after a reload`;
+    }
+    const subscriptions = this.state.subscriptions;
+    for (const [kind, command] of [['channel', 'SUBSCRIBE'], ['pattern', 'PSUBSCRIBE'], ['shard', 'SSUBSCRIBE']] as const) {
+      if (subscriptions[kind].size === 0) continue;
+      if (!this.allowedAfterReload(user, [command, ...subscriptions[kind]])) return `${command.toLowerCase()} channels no longer allowed after a reload`;
+    }
+    if (this.state.monitor && !this.allowedAfterReload(user, ['MONITOR'])) return 'monitor no longer allowed after a reload';
+    return null;
+  }
+
+  /** Checks a command given as latin1 strings against the user's rules and the blocklist. */
+  private allowedAfterReload(user: CompiledUser, words: readonly string[]): boolean {
+    const args = words.map((word) => Buffer.from(word, 'latin1'));
+    const lookup = this.context.table.resolve(args);
+    if (lookup.kind !== 'ok') return false;
+    return (user.reportOnly || user.check(lookup.command, args).allowed) && !this.policy.blocklist.blocks(lookup.command);
   }
 
   /**
@@ -670,7 +707,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.inFlight -= 1;
       const upstreamNs = Number(process.hrtime.bigint() - slot.sentAt);
       const result: CommandResult = slot.data === CONNECTION_LOST_REPLY ? 'upstream_error' : 'allowed';
-      // A later AUTH or RESET, answered locally, may have changed the session's user since the request left.
+      // A later AUTH or RESET, replied to locally, may have changed the session's user since the request left.
       this.observer.commandDone(slot.user, slot.command, result, slot.proxyNs, upstreamNs);
       if (this.observer.auditsCommands) this.observer.commandAudited(this.source, slot.user, slot.command, result, slot.proxyNs, upstreamNs, slot.keys);
       if (this.inFlight === 0) {
