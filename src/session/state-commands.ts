@@ -3,8 +3,9 @@
  * connection to the session, run there, and update the state that decides when the connection
  * is given back; or, where the state is the session's own (CLIENT REPLY, CLIENT NO-EVICT) or
  * empty (UNWATCH without WATCH), respguard answers them itself. Nothing here runs on a shared
- * connection.
+ * connection, except CLIENT UNBLOCK, whose client id is mapped to an upstream id.
  */
+import { isStrictInteger } from '../commands/arg-parsing.js';
 import type { CommandInfo } from '../commands/types.js';
 import { EMPTY_ARRAY, OK, encodeCommand, encodeError } from '../resp/encode.js';
 import type { Session } from './session.js';
@@ -60,6 +61,8 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
       if (!session.state.tracking) session.reject(texts.CACHING_WITHOUT_TRACKING, command.name, 'rejected');
       else session.forward(command.name, request);
       return true;
+    case 'unblock':
+      return unblock(session, command, args);
     case 'readonly':
       return toggle(session, command, request, command.name === 'readonly', (on) => {
         session.state.readOnly = on;
@@ -269,6 +272,21 @@ function tracking(session: Session, command: CommandInfo, args: readonly Buffer[
       session.unpinIfClear();
     };
   }
+  return true;
+}
+
+/**
+ * CLIENT UNBLOCK id [TIMEOUT|ERROR]: the id is a respguard client id, which becomes the upstream
+ * id of that client's pinned connection, where its blocking command waits. Any other id becomes
+ * 0, which unblocks nothing, so that no client can unblock another through an upstream id it
+ * guessed. A non-integer id takes the normal path and gets Redis's own error.
+ */
+function unblock(session: Session, command: CommandInfo, args: readonly Buffer[]): boolean {
+  if (!isStrictInteger(args[2]!)) return false;
+  const target = session.context.sessions.get(Number(args[2]!.toString('latin1')));
+  const rewritten = [...args];
+  rewritten[2] = Buffer.from(String(target?.pinned?.facts?.clientId ?? 0));
+  session.forward(command.name, encodeCommand(rewritten));
   return true;
 }
 

@@ -22,6 +22,7 @@ export type StateEffect =
   | 'no-touch'
   | 'reply'
   | 'no-evict'
+  | 'unblock'
   | 'blocking';
 
 const EFFECTS = new Map<string, StateEffect>([
@@ -45,6 +46,8 @@ const EFFECTS = new Map<string, StateEffect>([
   ['client|no-touch', 'no-touch'],
   ['client|reply', 'reply'],
   ['client|no-evict', 'no-evict'],
+  // CLIENT UNBLOCK names a client by id: a respguard id must become an upstream id.
+  ['client|unblock', 'unblock'],
   // WAIT and WAITAOF block until replicas acknowledge; they must not hold a shared connection.
   // NOTE: on the pinned connection they wait for that connection's own writes, so a client
   // whose writes went through a shared connection gets the replica count without waiting.

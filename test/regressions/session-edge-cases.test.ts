@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { RawClient, encodeCommand } from '../helpers/resp-client.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { RedisQuery } from '../helpers/redis-query.js';
 
 let upstream: RedisServer;
 let proxy: TestProxy;
@@ -101,6 +102,29 @@ describe('Lua debugger', () => {
     expect(await client.call(['SCRIPT', 'DEBUG', 'YES'])).toBe("-ERR 'script|debug' inside MULTI is not supported by respguard; run it outside the transaction\r\n");
     expect(await client.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
     client.close();
+  });
+});
+
+describe('CLIENT UNBLOCK', () => {
+  it('unblocks a session by its respguard id', async () => {
+    const blocked = await login();
+    const id = await blocked.call(['CLIENT', 'ID']);
+    blocked.send(encodeCommand(['BLPOP', 'unblock:none', '0']));
+    const other = await login();
+    const direct = await RedisQuery.connect(upstream.port);
+    expect(await direct.call(['AUTH', 'upstream-secret'])).toBe('OK');
+    let clients = '';
+    while (!clients.includes('cmd=blpop')) clients = String(await direct.call(['CLIENT', 'LIST']));
+    const upstreamId = /id=(\d+) [^\n]*cmd=blpop/.exec(clients)![1]!;
+
+    expect(await other.call(['CLIENT', 'UNBLOCK', upstreamId])).toBe(':0\r\n');
+    expect(await blocked.reply(200)).toBe('TIMEOUT');
+    expect(await other.call(['CLIENT', 'UNBLOCK', id.slice(1, -2), 'ERROR'])).toBe(':1\r\n');
+    expect(await blocked.reply()).toBe('-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n');
+    expect(await other.call(['CLIENT', 'UNBLOCK', 'x'])).toBe('-ERR value is not an integer or out of range\r\n');
+    direct.close();
+    blocked.close();
+    other.close();
   });
 });
 
