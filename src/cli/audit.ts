@@ -5,7 +5,8 @@
  * target is printed as host:port only.
  *
  * Exit status: 0 without a high severity finding, 1 with one, 2 for a usage error, 3 when the
- * server could not be reached or the credentials were rejected.
+ * server could not be reached, the credentials were rejected, or a password is required and
+ * none was given.
  */
 import { CommandTable } from '../commands/table.js';
 import { EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
@@ -62,6 +63,11 @@ export async function auditCommand(args: string[], io: CliIo): Promise<number> {
   const findings = findIssues(facts);
   const address = formatAddress(target);
   io.stdout.write(parsed.values.json ? formatJson(address, facts, findings) : formatReport(address, facts, findings));
+  if (target.password === undefined && facts.anonymous === 'closed') {
+    // The report is true but covers one check: no exit status may read as a clean audit.
+    io.stderr.write(`respguard audit: only anonymous access was checked, because ${address} requires a password: give one in the URL or in REDISCLI_AUTH\n`);
+    return EXIT_AUDIT_FAILED;
+  }
   return findings.some((finding) => finding.severity === 'high') ? 1 : 0;
 }
 

@@ -111,6 +111,8 @@ Options:
   -h, --help    Print this help
 
 Exit status: 0 without high severity findings, 1 with at least one, 2 for a
-usage error, 3 when the server cannot be reached or rejects the credentials.
+usage error, 3 when the server cannot be reached, rejects the credentials, or
+requires a password that was not given (the report then covers anonymous
+access only).
 `,
 };

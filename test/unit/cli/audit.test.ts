@@ -148,7 +148,8 @@ Not checked:
 
   it('checks anonymous access without credentials', async () => {
     const result = await audit(['--url', `rediss://127.0.0.1:${redis.port}`, '--ca', cert, '--cert', cert, '--key', key]);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe(`respguard audit: only anonymous access was checked, because 127.0.0.1:${redis.port} requires a password: give one in the URL or in REDISCLI_AUTH\n`);
     expect(result.stdout).toBe(`Audit of 127.0.0.1:${redis.port} (Redis version unknown, TLS connection)
 
 No findings.
