@@ -136,7 +136,9 @@ function helloReply(session: Session): Buffer {
       field('version', encodeBulk(facts?.version ?? REDIS_VERSION, protocol)),
       field('proto', encodeInteger(protocol)),
       field('id', encodeInteger(session.id)),
-      field('mode', encodeBulk(facts?.mode ?? 'standalone', protocol)),
+      // Clients see one ordinary Redis in every upstream mode, so a cluster-aware client library
+      // never switches to cluster routing because of respguard's HELLO reply.
+      field('mode', encodeBulk('standalone', protocol)),
       field('role', encodeBulk(facts?.role ?? 'master', protocol)),
       field('modules', encodeArray([])),
     ],

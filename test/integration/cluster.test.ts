@@ -182,6 +182,14 @@ describe('cluster mode', () => {
     app.close();
   });
 
+  it('describes itself as standalone in HELLO', async () => {
+    const app = await client();
+    const reply = await app.call(['HELLO', '3']);
+    expect(reply.includes('$4\r\nmode\r\n$10\r\nstandalone\r\n')).toBe(true);
+    expect(reply.includes('cluster')).toBe(false);
+    app.close();
+  });
+
   it('sums DBSIZE over every primary', async () => {
     const app = await client();
     expect(await app.call(['FLUSHALL'])).toBe('+OK\r\n');
