@@ -36,6 +36,8 @@ export interface ConnectionOptions {
   readonly clientName: string;
   /** TLS to the upstream; absent means plain TCP. */
   readonly tls?: UpstreamTlsConfig;
+  /** The config field of `tls`, for error messages; absent means `upstream.tls`. */
+  readonly tlsField?: string;
 }
 
 /** Facts about the upstream server learned from its HELLO reply. */
