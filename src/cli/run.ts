@@ -80,7 +80,9 @@ async function runProxy(config: Config, file: string, logger: Logger, io: CliIo,
     io.stderr.write(`respguard: ${describeStartError(error, file)}\n`);
     return 1;
   }
-  observer.watchPool(server.context.pool);
+  const sentinel = server.context.sentinel;
+  observer.watchPool(sentinel ?? server.context.pool);
+  if (sentinel) observer.watchTopology(sentinel, 'sentinel');
 
   let metricsServer: MetricsServer | undefined;
   if (mode === 'single' && config.metrics !== undefined) {

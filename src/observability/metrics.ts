@@ -70,6 +70,19 @@ export const METRICS = [
   },
   { name: 'respguard_upstream_pending_requests', type: 'gauge', help: 'Requests sent upstream and still waiting for their reply.', labels: [] },
   { name: 'respguard_upstream_reconnects_total', type: 'counter', help: 'Upstream connections lost and reopened.', labels: [] },
+  {
+    name: 'respguard_upstream_failovers_total',
+    type: 'counter',
+    help: 'Switches of the upstream primary that respguard followed, by upstream mode. With workers, the count of the worker that saw the most.',
+    labels: ['mode'],
+    aggregator: 'max',
+  },
+  {
+    name: 'respguard_upstream_topology_refreshes_total',
+    type: 'counter',
+    help: 'Checks of the upstream topology (sentinel mode: the primary asked from the sentinels and confirmed with ROLE), by result (ok or failed).',
+    labels: ['result'],
+  },
   { name: 'respguard_client_bytes_total', type: 'counter', help: 'Bytes read from clients (in) and written to clients (out).', labels: ['direction'] },
   {
     name: 'respguard_tls_handshake_failures_total',
