@@ -1,6 +1,6 @@
 /**
  * Reading what sentinels and Redis nodes tell respguard in sentinel mode: the primary's address
- * (SENTINEL GET-MASTER-ADDR-BY-NAME), the replicas fit for reads (SENTINEL REPLICAS), a node's
+ * (SENTINEL GET-MASTER-ADDR-BY-NAME), the replicas that are up (SENTINEL REPLICAS), a node's
  * ROLE, and the failover events published on a sentinel's channels. Pure functions over decoded
  * replies (RESP2 or RESP3), so that each can be tested without a server.
  *
@@ -8,7 +8,7 @@
  */
 import type { RespValue } from '../../resp/reply-value.js';
 
-/** Replica flags that make SENTINEL REPLICAS entries unfit for reads. */
+/** Replica flags that make SENTINEL REPLICAS entries unfit for reads, and their pools close. */
 const UNFIT_REPLICA_FLAGS = ['s_down', 'o_down', 'disconnected'];
 
 /** A failover step, from the event channels that respguard subscribes to. */
@@ -59,13 +59,17 @@ export function parseRole(value: RespValue): string {
   return role;
 }
 
-/**
- * Reads a SENTINEL REPLICAS reply into the addresses of the replicas fit for reads: not flagged
- * s_down, o_down or disconnected, and with their link to the primary up.
- */
-export function parseReplicas(value: RespValue): string[] {
+/** A replica that the sentinels list as up. */
+export interface ReplicaState {
+  readonly address: string;
+  /** True while its link to the primary is up; reads skip it otherwise (it is resynchronizing). */
+  readonly linkUp: boolean;
+}
+
+/** Reads a SENTINEL REPLICAS reply into the replicas not flagged s_down, o_down or disconnected. */
+export function parseReplicas(value: RespValue): ReplicaState[] {
   if (!Array.isArray(value)) throw new Error('SENTINEL REPLICAS reply is not an array');
-  const addresses: string[] = [];
+  const replicas: ReplicaState[] = [];
   for (const entry of value) {
     const fields = fieldMap(entry);
     const host = fields.get('ip');
@@ -73,10 +77,9 @@ export function parseReplicas(value: RespValue): string[] {
     if (!host || !port) continue;
     const flags = (fields.get('flags') ?? '').split(',');
     if (flags.some((flag) => UNFIT_REPLICA_FLAGS.includes(flag))) continue;
-    if (fields.get('master-link-status') !== 'ok') continue;
-    addresses.push(joinAddress(host, port));
+    replicas.push({ address: joinAddress(host, port), linkUp: fields.get('master-link-status') === 'ok' });
   }
-  return addresses;
+  return replicas;
 }
 
 /** The fields of one instance: a RESP3 map, or a RESP2 array of names and values. */

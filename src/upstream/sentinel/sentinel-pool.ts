@@ -22,7 +22,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { RespValue } from '../../resp/reply-value.js';
 import { UpstreamConnection, type ConnectionOptions } from '../connection.js';
 import { UpstreamPool, type PoolStats } from '../pool.js';
-import { parseMasterAddress, parseReplicas, parseRole, splitNodeAddress, type SentinelEvent } from './replies.js';
+import { parseMasterAddress, parseReplicas, parseRole, splitNodeAddress, type ReplicaState, type SentinelEvent } from './replies.js';
 import { ask, QUERY_TIMEOUT_MS, SentinelLink } from './sentinel-link.js';
 
 /** Time between two periodic checks. */
@@ -33,6 +33,11 @@ const TRIGGER_DELAY_MS = 50;
 const FAILOVER_HOLD_MS = 10_000;
 /** Time after a switch during which a sentinel that names the old primary is taken as not yet updated. */
 const STALE_ANSWER_MS = 10_000;
+/**
+ * Replica lists in a row without a replica before its pool closes. Right after a switch a
+ * sentinel lists the replicas as disconnected for a moment, which alone only stops reads there.
+ */
+const REPLICA_DROP_AFTER = 5;
 
 /** Counts of the topology work, for the metrics. */
 export interface TopologyStats {
@@ -67,8 +72,9 @@ export class SentinelPool {
   private readonly left = new Map<string, number>();
   /** Index of the sentinel asked first. */
   private preferred = 0;
-  private readonly replicas = new Map<string, UpstreamPool>();
-  /** The pools of `replicas`, in a stable order for picking by session. */
+  /** Pools of the replicas, with the number of replica lists in a row that did not list them as up. */
+  private readonly replicas = new Map<string, { readonly pool: UpstreamPool; missing: number }>();
+  /** The pools of the replicas whose link to the primary is up, in a stable order for picking by session. */
   private replicaOrder: UpstreamPool[] = [];
   /** Set by the first replica read: from then on checks also read the replica list. */
   private replicasWanted = false;
@@ -155,7 +161,7 @@ export class SentinelPool {
   /** Connection counts of the primary's pool and the replica pools together, for the metrics. */
   stats(): PoolStats {
     const total = { connections: 0, ready: 0, pending: 0, reconnects: this.droppedReconnects };
-    for (const pool of [this.primaryPool, ...this.replicas.values()]) {
+    for (const pool of [this.primaryPool, ...Array.from(this.replicas.values(), (replica) => replica.pool)]) {
       const stats = pool.stats();
       total.connections += stats.connections;
       total.ready += stats.ready;
@@ -179,7 +185,7 @@ export class SentinelPool {
     if (this.checkTimer) clearInterval(this.checkTimer);
     if (this.soonTimer) clearTimeout(this.soonTimer);
     for (const link of this.links) link.close();
-    for (const pool of this.replicas.values()) pool.close();
+    for (const replica of this.replicas.values()) replica.pool.close();
     this.primaryPool.close();
   }
 
@@ -346,12 +352,12 @@ export class SentinelPool {
     }
     this.refreshes.failed += 1;
     this.failedInRow += 1;
-    // One line per outage, not one per check: the first failure and then every tenth.
+    // One line per outage, not one per check: the first failure and then every tenth. While a
+    // failover is under way, failing checks are expected.
     if (this.failedInRow === 1 || this.failedInRow % 10 === 0) {
-      this.logger.warn(
-        { event: 'sentinel', master: this.masterName, primary: this.primary, reasons: finding.reasons, checks: this.failedInRow },
-        'no sentinel named a primary that confirms its role; checking again',
-      );
+      const fields = { event: 'sentinel', master: this.masterName, primary: this.primary, reasons: finding.reasons, checks: this.failedInRow };
+      if (this.failover) this.logger.info(fields, 'no confirmed primary yet while the failover is under way; checking again');
+      else this.logger.warn(fields, 'no sentinel named a primary that confirms its role; checking again');
     }
     if (finding.demoted) this.stopUsingPrimary(`${this.primary} is no longer the primary of ${this.masterName}`);
   }
@@ -403,29 +409,37 @@ export class SentinelPool {
     }
   }
 
-  private applyReplicas(addresses: readonly string[]): void {
-    const fit = new Set(addresses.filter((address) => address !== this.primary && address !== this.previous));
-    for (const address of this.replicas.keys()) {
-      if (!fit.has(address)) this.dropReplica(address, 'the sentinels no longer list it as a healthy replica');
+  /**
+   * Takes reads to the replicas that are up and whose link to the primary is up, opens pools for
+   * new ones, and closes those of replicas missing from REPLICA_DROP_AFTER lists in a row. A
+   * replica that is resynchronizing or briefly listed as disconnected keeps its pool and only
+   * gets no reads meanwhile, so that a short gap costs no reconnection.
+   */
+  private applyReplicas(states: readonly ReplicaState[]): void {
+    const up = states.filter((state) => state.address !== this.primary && state.address !== this.previous);
+    const listed = new Set(up.map((state) => state.address));
+    for (const [address, replica] of this.replicas) {
+      if (listed.has(address)) replica.missing = 0;
+      else if (++replica.missing >= REPLICA_DROP_AFTER) this.dropReplica(address, 'the sentinels no longer list it as up');
     }
-    for (const address of fit) {
+    for (const { address } of up) {
       if (this.replicas.has(address)) continue;
       const pool = new UpstreamPool(this.config, this.limits, this.logger, splitNodeAddress(address));
-      this.replicas.set(address, pool);
+      this.replicas.set(address, { pool, missing: 0 });
       pool.start();
-      this.logger.info({ event: 'sentinel_replicas', master: this.masterName, replica: address }, 'reading from a replica');
+      this.logger.info({ event: 'sentinel_replicas', master: this.masterName, replica: address }, 'opened a pool for reads from a replica');
     }
-    this.replicaOrder = [...this.replicas.values()];
+    this.replicaOrder = up.filter((state) => state.linkUp).map((state) => this.replicas.get(state.address)!.pool);
   }
 
   private dropReplica(address: string, why: string): void {
-    const pool = this.replicas.get(address);
+    const pool = this.replicas.get(address)?.pool;
     if (!pool) return;
     this.replicas.delete(address);
-    this.replicaOrder = [...this.replicas.values()];
+    this.replicaOrder = this.replicaOrder.filter((candidate) => candidate !== pool);
     this.droppedReconnects += pool.stats().reconnects;
     pool.drainAndClose(`replica ${address} left: ${why}`);
-    this.logger.info({ event: 'sentinel_replicas', master: this.masterName, replica: address, reason: why }, 'no longer reading from a replica');
+    this.logger.info({ event: 'sentinel_replicas', master: this.masterName, replica: address, reason: why }, 'closed the pool of a replica');
   }
 }
 

@@ -36,7 +36,7 @@ describe('sentinel replies', () => {
     expect(() => parseRole(decode(':1\r\n'))).toThrow('ROLE reply');
   });
 
-  it('keeps the replicas fit for reads', () => {
+  it('keeps the replicas that are up, and whether their link is', () => {
     const reply = [
       replicaMap(7001, 'slave'),
       replicaMap(7002, 's_down,slave'),
@@ -45,13 +45,17 @@ describe('sentinel replies', () => {
       replicaMap(7005, 'o_down,slave'),
       replicaMap(7006, 'slave,promoted'),
     ];
-    expect(parseReplicas(decode(`*${reply.length}\r\n${reply.join('')}`))).toEqual(['127.0.0.1:7001', '127.0.0.1:7006']);
+    expect(parseReplicas(decode(`*${reply.length}\r\n${reply.join('')}`))).toEqual([
+      { address: '127.0.0.1:7001', linkUp: true },
+      { address: '127.0.0.1:7004', linkUp: false },
+      { address: '127.0.0.1:7006', linkUp: true },
+    ]);
   });
 
   it('reads RESP2 replica entries as name and value pairs', () => {
     const entry = ['ip', '10.0.0.2', 'port', '6379', 'flags', 'slave', 'master-link-status', 'ok'];
     const bytes = `*1\r\n*${entry.length}\r\n` + entry.map((field) => `$${field.length}\r\n${field}\r\n`).join('');
-    expect(parseReplicas(decode(bytes))).toEqual(['10.0.0.2:6379']);
+    expect(parseReplicas(decode(bytes))).toEqual([{ address: '10.0.0.2:6379', linkUp: true }]);
   });
 
   it('splits node addresses, IPv6 ones included', () => {
