@@ -8,12 +8,11 @@
  * The sentinels declare the primary down after DOWN_AFTER_MS, so that a killed primary is
  * replaced within a few seconds.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RedisQuery, type Reply } from './redis-query.js';
-import { freePort, startRedis, waitForPort, type RedisServer } from './redis-server.js';
+import { freePort, spawnServer, startRedis, waitForPort, type RedisServer } from './redis-server.js';
 
 /** Time without a reply after which a sentinel considers an instance down. */
 export const DOWN_AFTER_MS = 1000;
@@ -195,35 +194,9 @@ async function startSentinel(dir: string, index: number, settings: SentinelSetti
       '',
     ].join('\n'),
   );
-  const child = spawn('redis-server', [file, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await Promise.race([
-      waitForPort(port),
-      exited.then(() => {
-        throw new Error(`redis-server --sentinel exited at start: ${stderr.trim()}`);
-      }),
-    ]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  }
+  const server = await spawnServer([file, '--sentinel'], port);
   if (tlsPort !== 0) await waitForPort(tlsPort);
-  return {
-    port,
-    tlsPort,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { port, tlsPort, stop: () => server.stop() };
 }
 
 /**
