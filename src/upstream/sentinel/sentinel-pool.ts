@@ -68,7 +68,7 @@ export class SentinelPool {
   private previous: string | null = null;
   /** A failover that a sentinel started and that has not ended: its old primary is not used meanwhile. */
   private failover: { readonly from: string; readonly link: SentinelLink; readonly until: number } | null = null;
-  /** Primaries switched away from, with the time of the switch. */
+  /** Primaries switched away from, by respguard or by a sentinel's `+switch-master`, with the time. */
   private readonly left = new Map<string, number>();
   /** Index of the sentinel asked first. */
   private preferred = 0;
@@ -80,7 +80,10 @@ export class SentinelPool {
   private replicasWanted = false;
   private checkTimer: NodeJS.Timeout | null = null;
   private soonTimer: NodeJS.Timeout | null = null;
-  /** Number of the latest check; an older check that finishes later is ignored. */
+  /**
+   * Number of the latest check. An older check that finishes later is ignored, and so is one
+   * under way when a failover starts or a switch is announced.
+   */
   private checkNumber = 0;
   private running = 0;
   private failedInRow = 0;
@@ -133,11 +136,6 @@ export class SentinelPool {
       if (this.running === 0) void this.check();
     }, CHECK_INTERVAL_MS);
     this.checkTimer.unref();
-  }
-
-  /** True when the primary's pool has ready connections of both protocols. */
-  get isReady(): boolean {
-    return this.primaryPool.isReady;
   }
 
   /**
@@ -197,12 +195,16 @@ export class SentinelPool {
       case 'failover-start':
         if (event.primary !== (this.primary ?? this.previous)) return;
         this.failover = { from: event.primary, link, until: Date.now() + FAILOVER_HOLD_MS };
+        // A check under way may still confirm the old primary: its result must not count.
+        this.checkNumber += 1;
         this.logger.warn({ event: 'failover', master: this.masterName, from: event.primary, sentinel: link.address }, 'a sentinel started a failover; requests get an error until the new primary is confirmed');
         this.stopUsingPrimary(`the primary of ${this.masterName} is switching`);
         return;
       case 'switch':
         this.failover = null;
         this.left.delete(event.to);
+        if (event.from !== event.to) this.left.set(event.from, Date.now());
+        this.checkNumber += 1;
         // This sentinel already names the new primary, so it is asked first.
         this.preferred = this.links.indexOf(link);
         this.checkSoon(0);
