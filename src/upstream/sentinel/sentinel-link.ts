@@ -20,13 +20,16 @@ import { EVENT_CHANNELS, parseEvent, parseMessagePush } from './replies.js';
 /** Time a sentinel or a node gets to answer one query of respguard's. */
 export const QUERY_TIMEOUT_MS = 2000;
 
+/** No reply within the time allowed. */
+class QueryTimeoutError extends Error {}
+
 /**
  * Sends `args` on `connection` and resolves with the decoded reply. Rejects on an error reply
  * (a lost connection gives one too), an undecodable reply, or no reply within `timeoutMs`.
  */
 export function ask(connection: UpstreamConnection, args: readonly string[], timeoutMs: number): Promise<RespValue> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reply to ${args.slice(0, 2).join(' ')} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new QueryTimeoutError(`no reply to ${args.slice(0, 2).join(' ')} within ${timeoutMs} ms`)), timeoutMs);
     timer.unref();
     connection.sendInternal(args, (bytes) => {
       clearTimeout(timer);
@@ -79,7 +82,7 @@ export class SentinelLink extends EventEmitter implements UnsolicitedReceiver {
     try {
       return await ask(connection, args, QUERY_TIMEOUT_MS);
     } catch (error) {
-      if ((error as Error).message.startsWith('no reply')) connection.destroy((error as Error).message);
+      if (error instanceof QueryTimeoutError) connection.destroy(error.message);
       throw error;
     }
   }
@@ -144,9 +147,9 @@ export class SentinelLink extends EventEmitter implements UnsolicitedReceiver {
       return;
     }
     const message = value instanceof PushReply ? parseMessagePush(value.items) : null;
-    const event = message ? parseEvent(message.channel, message.message) : null;
     if (!message) return;
     this.logger.debug({ event: 'sentinel', sentinel: this.address, channel: message.channel, message: message.message }, 'sentinel event');
+    const event = parseEvent(message.channel, message.message);
     if (event) this.emit('event', event);
   }
 
