@@ -68,7 +68,7 @@ const READONLY_PREFIX = Buffer.from('-READONLY ');
 /**
  * Events: 'ready' (ServerFacts) once init succeeded; 'close' (reason: string) exactly once;
  * 'drain' when the socket's write buffer emptied after `send` returned false; 'readonly' when
- * the upstream answered a request with a READONLY error.
+ * the upstream replied to a request with a READONLY error.
  */
 export class UpstreamConnection extends EventEmitter {
   state: ConnectionState = 'connecting';

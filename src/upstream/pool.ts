@@ -10,7 +10,7 @@
  *
  * In sentinel mode the pool's address changes when the primary does (`retarget`): the old
  * connections drain, pinned ones close, and new ones open at once. While no address is known,
- * `pick` returns null and `lastError` says why.
+ * `pick` returns null and `lastError` gives the reason.
  */
 import { EventEmitter } from 'node:events';
 import type { UpstreamConfig, LimitsConfig } from '../config/types.js';
@@ -25,7 +25,7 @@ const FILL_BEFORE_SPREADING = 128;
 /** Time that requests already sent to an upstream left behind by `retarget` get for their replies. */
 const DRAIN_TIMEOUT_MS = 2000;
 
-/** Where a pool's connections go. */
+/** The address that a pool connects to. */
 export interface UpstreamAddress {
   readonly host: string;
   readonly port: number;
@@ -165,10 +165,10 @@ export class UpstreamPool extends EventEmitter {
   }
 
   /**
-   * Points the pool at another upstream, or at none. Connections to the old one take no new
-   * requests and close once their requests in flight got replies (within DRAIN_TIMEOUT_MS);
-   * pinned connections close at once, which disconnects their sessions; new connections open
-   * at once. While the target is null, `pick` returns null and `lastError` is `reason`.
+   * Points the pool at another upstream, or at none. Shared connections to the old one take no
+   * new requests and close once their requests in flight got replies (within DRAIN_TIMEOUT_MS).
+   * Pinned connections close at once, which disconnects their sessions, and new connections
+   * open at once. While the target is null, `pick` returns null and `lastError` is `reason`.
    */
   retarget(target: UpstreamAddress | null, reason: string): void {
     this.target = target;

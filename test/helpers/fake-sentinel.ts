@@ -1,5 +1,5 @@
 /**
- * A scripted sentinel for tests: a `net` server on a free loopback port that answers the few
+ * A scripted sentinel for tests: a `net` server on a free loopback port that replies to the few
  * commands respguard sends a sentinel (HELLO, SUBSCRIBE, SENTINEL GET-MASTER-ADDR-BY-NAME and
  * SENTINEL REPLICAS) in RESP3, from values the test sets, and publishes the messages the test
  * asks for. It lets a test stage what a real Sentinel setup does only by chance, such as a

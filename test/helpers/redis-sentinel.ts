@@ -61,7 +61,8 @@ export interface RedisSentinelSetup {
   /**
    * Waits until a failover has ended everywhere: no sentinel still runs it, all name the same
    * primary, and every running data node other than the primary replicates it. An old primary
-   * that still says master is made a replica at once, as the sentinels would do some 10 s later.
+   * that still reports the master role is made a replica at once, as the sentinels would do
+   * some 10 s later.
    */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -200,7 +201,7 @@ async function startSentinel(dir: string, index: number, settings: SentinelSetti
 }
 
 /**
- * Waits until every sentinel knows the two others and both replicas, so that a failover can
+ * Waits until every sentinel has found the two others and both replicas, so that a failover can
  * reach its quorum and pick a replica.
  */
 async function waitForSentinelsToMeet(setup: RedisSentinelSetup, timeoutMs = 20_000): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * How respguard decides which primary to use in sentinel mode, with scripted sentinels in front
- * of two real redis-servers that both say they are primaries, as an old and a new primary do
+ * of two real redis-servers that both report the master role, as an old and a new primary do
  * for some seconds after a failover. Covers the stop at `+selected-slave` and the return after
  * an aborted failover, a sentinel that has not heard of a switch, and a primary that became a
  * replica.
@@ -79,7 +79,7 @@ async function pingUntil(app: RawClient, expected: string, timeoutMs = 3000): Pr
 }
 
 describe('sentinel mode decisions', () => {
-  it('stops using the primary at +selected-slave and uses it again when the failover aborts', async () => {
+  it('holds the primary back during an aborted failover', async () => {
     await start(2);
     const app = await client();
     sentinels[1]!.publish('+selected-slave', `slave 127.0.0.1:${second.port} 127.0.0.1 ${second.port} @ mymaster 127.0.0.1 ${first.port}`);
@@ -96,7 +96,7 @@ describe('sentinel mode decisions', () => {
     app.close();
   });
 
-  it('does not go back to the old primary that a sentinel still names after a switch', async () => {
+  it('ignores a sentinel that missed the switch', async () => {
     await start(2);
     const app = await client();
     const [updated, stale] = sentinels as [FakeSentinel, FakeSentinel];
@@ -104,7 +104,7 @@ describe('sentinel mode decisions', () => {
     updated.publish('+switch-master', `mymaster 127.0.0.1 ${first.port} 127.0.0.1 ${second.port}`);
     expect(await waitFor(() => server!.context.pool.address === `127.0.0.1:${second.port}`, 3000)).toBe(true);
 
-    // Only the sentinel that still names the old primary, which says it is one, is left.
+    // Only the sentinel that still names the old primary is left, and that node reports the master role.
     await updated.close();
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(stale.primaryPort).toBe(first.port);
@@ -115,7 +115,7 @@ describe('sentinel mode decisions', () => {
     app.close();
   });
 
-  it('stops using a primary that became a replica, after its READONLY reply', async () => {
+  it('drops a primary that became a replica', async () => {
     await start(1);
     const app = await client();
     await query(first.port, PASSWORD, ['REPLICAOF', '127.0.0.1', String(second.port)]);

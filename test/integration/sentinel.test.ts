@@ -193,7 +193,7 @@ describe('sentinel mode', () => {
 
   it('follows SENTINEL FAILOVER under load without a wrong reply', async () => {
     const before = await setup.primaryPort();
-    // Clients with connection state on the old primary are disconnected by the switch; a
+    // Clients with connection state on the old primary are disconnected by the switch. A
     // blocked client gets an error for its command and goes on without state.
     const subscriber = await client();
     expect(await subscriber.call(['SUBSCRIBE', 'news'])).toBe('*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');

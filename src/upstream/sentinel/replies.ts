@@ -82,7 +82,7 @@ export function parseReplicas(value: RespValue): ReplicaState[] {
   return replicas;
 }
 
-/** The fields of one instance: a RESP3 map, or a RESP2 array of names and values. */
+/** Reads the fields of one instance: a RESP3 map, or a RESP2 array of names and values. */
 function fieldMap(entry: RespValue): Map<string, string> {
   const fields = new Map<string, string>();
   if (entry instanceof Map) {

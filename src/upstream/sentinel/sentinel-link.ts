@@ -1,5 +1,5 @@
 /**
- * One sentinel as respguard sees it: a RESP3 connection logged in with the sentinel's own
+ * The connection to one sentinel: a RESP3 connection logged in with the sentinel's own
  * credentials (`upstream.sentinel.username/password/tls`), subscribed to the failover events of
  * EVENT_CHANNELS, that also answers SENTINEL queries (RESP3 allows commands on a subscribed
  * connection). It reconnects with backoff when it drops.
@@ -17,7 +17,7 @@ import { UpstreamConnection, type ConnectionOptions, type UnsolicitedReceiver } 
 import { backoffDelay } from '../pool.js';
 import { EVENT_CHANNELS, parseEvent, parseMessagePush } from './replies.js';
 
-/** Time a sentinel or a node gets to answer one query of respguard's. */
+/** Time allowed for the reply to one query sent to a sentinel or a Redis node. */
 export const QUERY_TIMEOUT_MS = 2000;
 
 /** No reply within the time allowed. */
@@ -75,7 +75,7 @@ export class SentinelLink extends EventEmitter implements UnsolicitedReceiver {
     return this.subscribed && this.connection?.state === 'ready';
   }
 
-  /** Sends a command to the sentinel and resolves with its reply; a sentinel that does not answer in time is reconnected. */
+  /** Sends a command to the sentinel and resolves with its reply. A sentinel that does not reply in time is reconnected. */
   async query(args: readonly string[]): Promise<RespValue> {
     const connection = this.connection;
     if (!connection || !this.ready) throw new Error('not connected');

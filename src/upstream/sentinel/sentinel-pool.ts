@@ -1,8 +1,8 @@
 /**
  * The upstream side of sentinel mode: finds the primary of `upstream.sentinel.masterName`
  * through the sentinels, follows it across failovers, and keeps pools of the replicas for users
- * who read from them. Sessions use `primaryPool` as their one upstream pool; on a switch it is
- * pointed at the new primary (UpstreamPool.retarget), so that nothing else changes for them.
+ * who read from them. Sessions use `primaryPool` as their one upstream pool. On a switch it is
+ * pointed at the new primary (UpstreamPool.retarget), so nothing else changes for sessions.
  *
  * A check asks the sentinels in turn (the one that last answered or announced a switch first)
  * for the primary's address with SENTINEL GET-MASTER-ADDR-BY-NAME, and uses it only once ROLE
@@ -29,7 +29,7 @@ import { ask, QUERY_TIMEOUT_MS, SentinelLink } from './sentinel-link.js';
 const CHECK_INTERVAL_MS = 1000;
 /** A burst of triggers (connections failing one after another) gives one check. */
 const TRIGGER_DELAY_MS = 50;
-/** Longest wait for a failover that a sentinel announced to end before the old primary may be used again. */
+/** Maximum wait for a failover that a sentinel announced to end, before the old primary may be used again. */
 const FAILOVER_HOLD_MS = 10_000;
 /** Time after a switch during which a sentinel that names the old primary is taken as not yet updated. */
 const STALE_ANSWER_MS = 10_000;
@@ -51,9 +51,9 @@ export interface TopologyStats {
 interface Finding {
   /** The confirmed primary, or null. */
   readonly primary: string | null;
-  /** True when the primary in use answered ROLE with another role. */
+  /** True when the primary in use reported another role in its ROLE reply. */
   readonly demoted: boolean;
-  /** Why each sentinel's answer was not used. */
+  /** Why each sentinel's reply was not used. */
   readonly reasons: readonly string[];
 }
 
@@ -77,7 +77,7 @@ export class SentinelPool {
   /** The pools of the replicas whose link to the primary is up, in a stable order for picking by session. */
   private replicaOrder: UpstreamPool[] = [];
   /** Set by the first replica read: from then on checks also read the replica list. */
-  private replicasWanted = false;
+  private replicaReadsStarted = false;
   private checkTimer: NodeJS.Timeout | null = null;
   private soonTimer: NodeJS.Timeout | null = null;
   /**
@@ -144,8 +144,8 @@ export class SentinelPool {
    * that its requests stay on one connection.
    */
   replicaPool(sessionId: number, protocol: 2 | 3): UpstreamPool | null {
-    if (!this.replicasWanted) {
-      this.replicasWanted = true;
+    if (!this.replicaReadsStarted) {
+      this.replicaReadsStarted = true;
       this.checkSoon();
     }
     const pools = this.replicaOrder;
@@ -216,7 +216,7 @@ export class SentinelPool {
     }
   }
 
-  /** A sentinel that leads a failover and drops out ends the wait for that failover. */
+  /** Ends the wait for a failover when the sentinel leading it disconnects. */
   private onLinkDown(link: SentinelLink): void {
     if (this.failover?.link !== link) return;
     this.failover = null;
@@ -242,7 +242,7 @@ export class SentinelPool {
       const finding = await this.findPrimary();
       if (number !== this.checkNumber || this.closed) return;
       this.apply(finding);
-      if (this.replicasWanted && this.primary !== null) await this.refreshReplicas(number);
+      if (this.replicaReadsStarted && this.primary !== null) await this.refreshReplicas(number);
     } catch (error) {
       this.logger.error({ event: 'sentinel', error: (error as Error).message }, 'sentinel check failed');
     } finally {
@@ -271,9 +271,9 @@ export class SentinelPool {
         reasons.push(`${link.address}: does not monitor ${this.masterName}`);
         continue;
       }
-      const held = this.heldBack(address);
-      if (held) {
-        reasons.push(`${link.address}: names ${address}, ${held}`);
+      const holdReason = this.heldBack(address);
+      if (holdReason) {
+        reasons.push(`${link.address}: names ${address}, ${holdReason}`);
         continue;
       }
       let role: string;
@@ -394,7 +394,7 @@ export class SentinelPool {
 
   // ---- replicas ----
 
-  /** Reads the replica list from the first sentinel that answers and opens or closes replica pools to match. */
+  /** Reads the replica list from the first sentinel that replies, and opens or closes replica pools to match. */
   private async refreshReplicas(number: number): Promise<void> {
     for (const index of this.linkOrder()) {
       const link = this.links[index]!;
@@ -434,14 +434,14 @@ export class SentinelPool {
     this.replicaOrder = up.filter((state) => state.linkUp).map((state) => this.replicas.get(state.address)!.pool);
   }
 
-  private dropReplica(address: string, why: string): void {
+  private dropReplica(address: string, reason: string): void {
     const pool = this.replicas.get(address)?.pool;
     if (!pool) return;
     this.replicas.delete(address);
     this.replicaOrder = this.replicaOrder.filter((candidate) => candidate !== pool);
     this.droppedReconnects += pool.stats().reconnects;
-    pool.drainAndClose(`replica ${address} left: ${why}`);
-    this.logger.info({ event: 'sentinel_replicas', master: this.masterName, replica: address, reason: why }, 'closed the pool of a replica');
+    pool.drainAndClose(`replica ${address} left: ${reason}`);
+    this.logger.info({ event: 'sentinel_replicas', master: this.masterName, replica: address, reason }, 'closed the pool of a replica');
   }
 }
 
