@@ -183,8 +183,9 @@ describe('sentinel mode', () => {
       expect(await app.call(['SUBSCRIBE', 'news'], HANG_MS)).toBe(unavailable);
       expect(Date.now() - started).toBeLessThan(500);
       app.close();
-      const failed = captured.capture.lines.find((line) => line.msg === 'sentinel connection failed; reconnecting');
-      expect(String(failed?.reason)).toContain('WRONGPASS');
+      const failed = () => captured.capture.lines.find((line) => line.msg === 'sentinel connection failed; reconnecting');
+      expect(await waitFor(() => failed() !== undefined, HANG_MS)).toBe(true);
+      expect(String(failed()?.reason)).toContain('WRONGPASS');
       expect(captured.capture.text()).not.toContain(setup.sentinelPassword);
     } finally {
       await other.close(500);
