@@ -18,6 +18,7 @@ import { MAX_CLIENTS } from './session/texts.js';
 import type { UpstreamConnection } from './upstream/connection.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { ClusterPool } from './upstream/cluster/cluster-pool.js';
+import { SentinelPool } from './upstream/sentinel/sentinel-pool.js';
 import { decodeResp2 } from './upstream/resp2-decode.js';
 
 export interface RunningServer {
@@ -42,15 +43,19 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   const observer = options.observer ?? createLoggingObserver(logger);
   let currentConfig = config;
   const table = CommandTable.default();
-  // In cluster mode, `pool` is the first seed's, for its server facts; the cluster routes every request.
+  // In cluster mode, `pool` is the first seed's, for its server facts; the cluster routes every
+  // request. In sentinel mode, `pool` is the primary's, whichever node that is at the time.
   const cluster = config.upstream.mode === 'cluster' ? new ClusterPool(config.upstream, config.limits, logger) : null;
-  const pool = cluster ? cluster.keylessPool() : new UpstreamPool(config.upstream, config.limits, logger);
+  const sentinel = config.upstream.mode === 'sentinel' ? new SentinelPool(config.upstream, config.limits, logger) : null;
+  const pool = cluster ? cluster.keylessPool() : sentinel ? sentinel.primaryPool : new UpstreamPool(config.upstream, config.limits, logger);
+  const topology = cluster ?? sentinel ?? pool;
   const sessions = new Map<number, Session>();
   const context: ProxyContext = {
     table,
     policy: buildPolicy(config, table),
     pool,
     ...(cluster ? { cluster } : {}),
+    ...(sentinel ? { sentinel } : {}),
     limits: config.limits,
     logger,
     observer,
@@ -62,8 +67,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
 
   // In cluster mode, the first connection ready on any node, at start or after every node was down.
   (cluster ?? pool).on('first-ready', (connection: UpstreamConnection) => refreshCommandTable(connection, context, () => currentConfig));
-  if (cluster) cluster.start();
-  else pool.start();
+  topology.start();
 
   const onSocket = (socket: net.Socket, label: string): void => {
     if (sessions.size >= context.limits.maxClients) {
@@ -80,7 +84,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
     for (const listenerConfig of config.listeners) listeners.push(await startListener(listenerConfig, observer, onSocket, { logger }));
   } catch (error) {
     for (const listener of listeners) await listener.close();
-    (cluster ?? pool).close();
+    topology.close();
     throw error;
   }
 
@@ -92,7 +96,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
     {
       event: 'start',
       listeners: listeners.map((listener) => listener.label),
-      upstream: pool.address,
+      upstream: sentinel ? `sentinel ${config.upstream.sentinel!.masterName}` : pool.address,
       users: Object.keys(config.users).length,
       blockedCommands: config.blockCommands.length,
     },
@@ -132,7 +136,7 @@ export async function startServer(config: Config, options: { logger: Logger; obs
       const owed = (): boolean => [...sessions.values()].some((session) => !session.drained);
       while (owed() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       for (const session of sessions.values()) session.destroy();
-      (cluster ?? pool).close();
+      topology.close();
       await Promise.race([listenersClosed, new Promise((resolve) => setTimeout(resolve, 100))]);
       logger.info({ event: 'stop' }, 'respguard stopped');
     },

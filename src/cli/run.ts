@@ -81,8 +81,10 @@ async function runProxy(config: Config, file: string, logger: Logger, io: CliIo,
     return 1;
   }
   const cluster = server.context.cluster;
-  observer.watchPool(cluster ?? server.context.pool);
+  const sentinel = server.context.sentinel;
+  observer.watchPool(cluster ?? sentinel ?? server.context.pool);
   if (cluster) observer.watchCluster(cluster);
+  if (sentinel) observer.watchTopology(sentinel, 'sentinel');
 
   let metricsServer: MetricsServer | undefined;
   if (mode === 'single' && config.metrics !== undefined) {

@@ -46,11 +46,15 @@ export interface UpstreamConfig {
   };
   /** Seed nodes in cluster mode, as `host:port`. */
   readonly nodes?: readonly string[];
+  /** Sentinel mode: where the sentinels are and how respguard logs in to them (not to Redis). */
   readonly sentinel?: {
     readonly masterName: string;
+    /** Sentinel addresses as `host:port`. */
     readonly nodes: readonly string[];
     readonly username?: string;
     readonly password?: string;
+    /** TLS to the sentinels; absent means plain TCP. */
+    readonly tls?: UpstreamTlsConfig;
   };
   readonly connectTimeoutMs: number;
   /** Time an upstream request may stay unanswered before its connection is considered stalled; 0 = no limit. */
@@ -75,6 +79,11 @@ export interface UserConfig {
    * behaviour, which lists every key. Absent means true.
    */
   readonly filterKeyListings?: boolean;
+  /**
+   * Sentinel mode only: `true` sends this user's read-only commands outside transactions and
+   * other connection state to a replica, when one is ready. Absent means false.
+   */
+  readonly readFromReplicas?: boolean;
 }
 
 export interface LimitsConfig {

@@ -22,7 +22,7 @@ const UPSTREAM_KEYS = [
   'commandTimeoutMs',
 ];
 const UPSTREAM_TLS_KEYS = ['ca', 'servername', 'cert', 'key', 'rejectUnauthorized'];
-const SENTINEL_KEYS = ['masterName', 'nodes', 'username', 'password'];
+const SENTINEL_KEYS = ['masterName', 'nodes', 'username', 'password', 'tls'];
 const MODES = ['standalone', 'sentinel', 'cluster'] as const;
 const MAX_POOL_SIZE = 1024;
 
@@ -37,7 +37,7 @@ export function readUpstream(reader: FieldReader, value: unknown): UpstreamConfi
   const port = reader.port('upstream.port', fields.port, { fallback: UPSTREAM_DEFAULTS.port });
   const username = readCredential(reader, 'upstream.username', fields.username);
   const password = readCredential(reader, 'upstream.password', fields.password);
-  const tls = isAbsent(fields.tls) ? null : readUpstreamTls(reader, fields.tls);
+  const tls = isAbsent(fields.tls) ? null : readUpstreamTls(reader, 'upstream.tls', fields.tls);
   const pool = reader.map('upstream.pool', fields.pool, ['size', 'maxPinned'], { expected: 'a map with the keys size and maxPinned' });
   const poolSize = reader.integer('upstream.pool.size', pool?.size, { min: 1, max: MAX_POOL_SIZE }, {
     fallback: UPSTREAM_DEFAULTS.poolSize,
@@ -94,8 +94,8 @@ function readCredential(reader: FieldReader, at: string, value: unknown): string
   return reader.string(at, value, { allowEmpty: true, expected: 'a string (quote a value that YAML reads as a number)' });
 }
 
-function readUpstreamTls(reader: FieldReader, value: unknown): UpstreamTlsConfig | undefined {
-  const at = 'upstream.tls';
+/** Reads a TLS section to Redis nodes: `upstream.tls`, or `upstream.sentinel.tls` for the sentinels. */
+function readUpstreamTls(reader: FieldReader, at: string, value: unknown): UpstreamTlsConfig | undefined {
   const fields = reader.map(at, value, UPSTREAM_TLS_KEYS, { expected: 'a map with any of ca, servername, cert, key' });
   if (fields === undefined) return undefined;
 
@@ -159,12 +159,14 @@ function readSentinel(reader: FieldReader, mode: string | undefined, value: unkn
   if (isAbsent(fields.nodes)) reader.problems.missing(fieldPath(at, 'nodes'), 'a list of sentinel addresses "host:port"');
   const username = readCredential(reader, fieldPath(at, 'username'), fields.username);
   const password = readCredential(reader, fieldPath(at, 'password'), fields.password);
+  const tls = isAbsent(fields.tls) ? null : readUpstreamTls(reader, fieldPath(at, 'tls'), fields.tls);
 
-  if (masterName === undefined || nodes === undefined || username === undefined || password === undefined) return undefined;
+  if (masterName === undefined || nodes === undefined || username === undefined || password === undefined || tls === undefined) return undefined;
   return {
     masterName,
     nodes,
     ...(username === null ? {} : { username }),
     ...(password === null ? {} : { password }),
+    ...(tls === null ? {} : { tls }),
   };
 }

@@ -9,7 +9,7 @@ import { FieldReader, isAbsent, type Section } from './fields.js';
 import { fieldPath, indexPath } from './problems.js';
 import type { UserConfig } from './types.js';
 
-const USER_KEYS = ['acl', 'certificates', 'requireCertificate', 'sources', 'enforce', 'allowScripts', 'filterKeyListings'];
+const USER_KEYS = ['acl', 'certificates', 'requireCertificate', 'sources', 'enforce', 'allowScripts', 'filterKeyListings', 'readFromReplicas'];
 const COMMAND_NAME = /^[A-Za-z][A-Za-z0-9_.-]*(\|[A-Za-z][A-Za-z0-9_.-]*)?$/;
 
 /** Validates the `users` map (name -> user). */
@@ -91,6 +91,7 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
   const enforce = isAbsent(fields.enforce) ? null : reader.boolean(fieldPath(at, 'enforce'), fields.enforce);
   const allowScripts = isAbsent(fields.allowScripts) ? null : reader.boolean(fieldPath(at, 'allowScripts'), fields.allowScripts);
   const filterKeyListings = isAbsent(fields.filterKeyListings) ? null : reader.boolean(fieldPath(at, 'filterKeyListings'), fields.filterKeyListings);
+  const readFromReplicas = isAbsent(fields.readFromReplicas) ? null : reader.boolean(fieldPath(at, 'readFromReplicas'), fields.readFromReplicas);
 
   if (requireCertificate === true && isAbsent(fields.certificates)) {
     reader.problems.add(
@@ -100,7 +101,7 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
     return undefined;
   }
   if (acl === undefined || certificates === undefined || requireCertificate === undefined || sources === undefined) return undefined;
-  if (enforce === undefined || allowScripts === undefined || filterKeyListings === undefined) return undefined;
+  if (enforce === undefined || allowScripts === undefined || filterKeyListings === undefined || readFromReplicas === undefined) return undefined;
   return {
     acl,
     ...(certificates === null ? {} : { certificates }),
@@ -109,7 +110,20 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
     ...(enforce === null ? {} : { enforce }),
     ...(allowScripts === null ? {} : { allowScripts }),
     ...(filterKeyListings === null ? {} : { filterKeyListings }),
+    ...(readFromReplicas === null ? {} : { readFromReplicas }),
   };
+}
+
+/** Reports users with `readFromReplicas: true` outside sentinel mode, where respguard knows no replicas. */
+export function checkReplicaReads(reader: FieldReader, users: Record<string, UserConfig>, mode: string | undefined): void {
+  if (mode === undefined || mode === 'sentinel') return;
+  for (const [name, user] of Object.entries(users)) {
+    if (user.readFromReplicas !== true) continue;
+    reader.problems.add(
+      fieldPath(fieldPath('users', name), 'readFromReplicas'),
+      `replicas are only used with upstream.mode: sentinel: set upstream.mode: sentinel or remove readFromReplicas`,
+    );
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { checkProtectedMode } from './protected-mode.js';
 import type { ClientAuth, Config, LimitsConfig, ListenerConfig, ListenerTlsConfig, MetricsConfig } from './types.js';
 import { readAudit } from './validate-audit.js';
 import { readUpstream } from './validate-upstream.js';
-import { readBlockCommands, readUsers } from './validate-users.js';
+import { checkReplicaReads, readBlockCommands, readUsers } from './validate-users.js';
 
 const TOP_LEVEL_KEYS = [
   'listeners',
@@ -62,6 +62,7 @@ export function validateConfig(tree: unknown, reader: FieldReader, absoluteFile:
   // The cross checks also run on the valid part of a section, so that one load reports them
   // together with the field errors.
   checkProtectedMode(reader.problems, listeners, users);
+  checkReplicaReads(reader, users.valid, upstream?.mode);
   if (metrics) checkMetricsAddress(reader, listeners.valid, metrics);
 
   if (

@@ -6,6 +6,7 @@
  */
 import type { AuditConfig } from '../config/types.js';
 import type { PoolStats } from '../upstream/pool.js';
+import type { TopologyStats } from '../upstream/sentinel/sentinel-pool.js';
 import { AuditLog, CommandAuditStream, type AuditLogOptions } from './audit.js';
 import type { NanosecondHistogram } from './histogram.js';
 import type { Logger } from './logger.js';
@@ -36,6 +37,8 @@ export interface MetricsObserver extends ProxyObserver {
   watchPool(pool: WatchedPool): void;
   /** Reads the per-node figures of a cluster upstream into their metrics each time the registry is read. */
   watchCluster(cluster: WatchedCluster): void;
+  /** Reads the failovers and topology checks of `source` into their metrics each time the registry is read. */
+  watchTopology(source: { topologyStats(): TopologyStats }, mode: 'sentinel'): void;
   /** Counts a reload by result and writes its audit line; `error` is the reason of a failure. */
   configReloaded(result: 'ok' | 'failed', details: { file: string; trigger: ReloadTrigger; error?: string }): void;
   /** Applies the `audit` section of a newly loaded config to the per-command audit stream. */
@@ -228,7 +231,23 @@ class RecordingObserver implements MetricsObserver {
     metrics.onCollect('respguard_upstream_failovers_total', () => {
       const counter = metrics.counter('respguard_upstream_failovers_total');
       counter.reset();
-      counter.inc(cluster.failovers);
+      counter.inc({ mode: 'cluster' }, cluster.failovers);
+    });
+  }
+
+  watchTopology(source: { topologyStats(): TopologyStats }, mode: 'sentinel'): void {
+    const metrics = this.metrics;
+    metrics.onCollect('respguard_upstream_failovers_total', () => {
+      const counter = metrics.counter('respguard_upstream_failovers_total');
+      counter.reset();
+      counter.inc({ mode }, source.topologyStats().failovers);
+    });
+    metrics.onCollect('respguard_upstream_topology_refreshes_total', () => {
+      const counter = metrics.counter('respguard_upstream_topology_refreshes_total');
+      const { refreshes } = source.topologyStats();
+      counter.reset();
+      counter.inc({ result: 'ok' }, refreshes.ok);
+      counter.inc({ result: 'failed' }, refreshes.failed);
     });
   }
 

@@ -84,16 +84,17 @@ export const METRICS = [
     labels: ['node', 'kind'],
   },
   {
-    name: 'respguard_upstream_topology_refreshes_total',
-    type: 'counter',
-    help: 'Cluster mode: reads of the cluster topology by result (ok, or failed when no node had a ready connection or the reply was invalid).',
-    labels: ['result'],
-  },
-  {
     name: 'respguard_upstream_failovers_total',
     type: 'counter',
-    help: 'Cluster mode: primaries whose slots a replica of theirs took over (a manual or automatic failover), as seen in the topology.',
-    labels: [],
+    help: 'Primary switches that respguard followed, by upstream mode: in sentinel mode a new primary, in cluster mode a primary whose slots a replica took over. With workers, the count of the worker that saw the most.',
+    labels: ['mode'],
+    aggregator: 'max',
+  },
+  {
+    name: 'respguard_upstream_topology_refreshes_total',
+    type: 'counter',
+    help: 'Reads of the upstream topology by result (ok or failed): in cluster mode the slot map, in sentinel mode the primary asked from the sentinels and confirmed with ROLE.',
+    labels: ['result'],
   },
   { name: 'respguard_client_bytes_total', type: 'counter', help: 'Bytes read from clients (in) and written to clients (out).', labels: ['direction'] },
   {

@@ -28,6 +28,7 @@ import { OK, encodeCommand, encodeError, encodeQuotingError, type Protocol } fro
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
+import type { SentinelPool } from '../upstream/sentinel/sentinel-pool.js';
 import { forwardInCluster, followRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
 import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
@@ -47,6 +48,8 @@ export interface ProxyContext {
   readonly pool: UpstreamPool;
   /** Set in cluster mode, where it routes requests by hash slot to the pool of each primary. `pool` is then the first seed's, used only for its server facts. */
   readonly cluster?: ClusterPool;
+  /** Set in sentinel mode: follows the primary, whose pool is `pool`, and holds the replica pools. */
+  readonly sentinel?: SentinelPool;
   limits: LimitsConfig;
   readonly logger: Logger;
   readonly observer: ProxyObserver;
@@ -336,8 +339,20 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
     const request = command.raw ?? encodeCommand(args);
     const cluster = this.context.cluster;
-    const slot = cluster && !this.pinned ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request);
+    const slot = cluster && !this.pinned ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request, 1, this.poolFor(info, user));
     if (slot && isKeyListing(info)) this.filterKeyListing(slot, user, info, args);
+  }
+
+  /**
+   * Sentinel mode: a read-only command of a user with `readFromReplicas` goes to a replica with
+   * a ready connection, when there is one. Everything else goes to the primary.
+   */
+  private poolFor(info: CommandInfo, user: CompiledUser): UpstreamPool {
+    const sentinel = this.context.sentinel;
+    if (!sentinel || this.pinned || !info.flags.has('readonly') || this.policy.userConfigs.get(user.name)?.readFromReplicas !== true) {
+      return this.context.pool;
+    }
+    return sentinel.replicaPool(this.id, this.protocol) ?? this.context.pool;
   }
 
   /** Makes a SCAN, KEYS or RANDOMKEY reply list only the keys the user may read, unless its config turns that off. */
@@ -604,7 +619,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const connection = pool.pinned.acquire(this.protocol);
     if (!connection) {
       this.clusterSlot = null;
-      this.reject(texts.noPinnedConnection(commandName, pool.pinned.maxPinned), commandName, 'rejected');
+      if (pool.hasTarget) this.reject(texts.noPinnedConnection(commandName, pool.pinned.maxPinned), commandName, 'rejected');
+      else this.reject(texts.upstreamUnavailableText(pool.lastError), commandName, 'upstream_error');
       return false;
     }
     if (connection === this.retiring) this.retiring = null;

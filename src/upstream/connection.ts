@@ -5,7 +5,9 @@
  *
  * Requests sent while the connection is still connecting or initializing wait in the socket's
  * write buffer behind the init commands, so they run only once the connection is authenticated.
- * When the connection breaks, every pending slot gets an error reply at once.
+ * When the connection breaks, every pending slot gets an error reply at once. A retired
+ * connection (its upstream stopped being the primary) sends nothing more and closes once the
+ * requests already sent got their replies.
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
@@ -14,6 +16,7 @@ import type { Logger } from '../observability/logger.js';
 import { ReplyFramer } from '../resp/reply-framer.js';
 import { encodeCommand, encodeError } from '../resp/encode.js';
 import { ReplySlot } from '../session/reply-slot.js';
+import { upstreamUnavailableText } from '../session/texts.js';
 import { decodeReply } from '../resp/reply-value.js';
 import { connectUpstream } from './socket.js';
 import { joinAdjacent } from '../util/buffers.js';
@@ -33,6 +36,8 @@ export interface ConnectionOptions {
   readonly clientName: string;
   /** TLS to the upstream; absent means plain TCP. */
   readonly tls?: UpstreamTlsConfig;
+  /** The config field of `tls`, for error messages; absent means `upstream.tls`. */
+  readonly tlsField?: string;
 }
 
 /** Facts about the upstream server learned from its HELLO reply. */
@@ -57,9 +62,13 @@ export interface UnsolicitedReceiver {
 /** Reply bytes sent to a client whose request was in flight when the connection broke. */
 export const CONNECTION_LOST_REPLY = encodeError('ERR upstream connection lost before the reply; the command may or may not have run');
 
+/** Start of the error a replica sends for a write: the node is no longer the primary. */
+const READONLY_PREFIX = Buffer.from('-READONLY ');
+
 /**
  * Events: 'ready' (ServerFacts) once init succeeded; 'close' (reason: string) exactly once;
- * 'drain' when the socket's write buffer emptied after `send` returned false.
+ * 'drain' when the socket's write buffer emptied after `send` returned false; 'readonly' when
+ * the upstream replied to a request with a READONLY error.
  */
 export class UpstreamConnection extends EventEmitter {
   state: ConnectionState = 'connecting';
@@ -78,6 +87,8 @@ export class UpstreamConnection extends EventEmitter {
   /** A send returned false: some session waits for this connection's 'drain'. */
   private senderWaits = false;
   private closeReason = '';
+  /** Set by `retire`: the reply that requests sent from now on get instead of being sent. */
+  private retiredReply: Buffer | null = null;
   facts: ServerFacts | null = null;
   /** Set while the connection is pinned to a session that expects out-of-band replies. */
   receiver: UnsolicitedReceiver | null = null;
@@ -118,8 +129,8 @@ export class UpstreamConnection extends EventEmitter {
    * for 'drain'.
    */
   send(request: Buffer, slot: ReplySlot): boolean {
-    if (this.state === 'closed') {
-      slot.fill(CONNECTION_LOST_REPLY);
+    if (this.state === 'closed' || this.retiredReply !== null) {
+      slot.fill(this.retiredReply ?? CONNECTION_LOST_REPLY);
       return true;
     }
     slot.upstreamNext = null;
@@ -190,6 +201,23 @@ export class UpstreamConnection extends EventEmitter {
     this.send(this.initCommand(), new ReplySlot(owner));
   }
 
+  /**
+   * Stops sending on this connection: later requests get an error reply naming `reason` without
+   * reaching the upstream, while those already sent still get their replies. The connection
+   * closes once the last of them arrived, or after `timeoutMs`.
+   */
+  retire(reason: string, timeoutMs: number): void {
+    if (this.state === 'closed' || this.retiredReply !== null) return;
+    this.retiredReply = upstreamUnavailableText(`${reason}; the command did not run`);
+    if (this.pendingCount === 0) {
+      this.destroy(reason);
+      return;
+    }
+    const timer = setTimeout(() => this.destroy(`${reason}; replies still missing after ${timeoutMs} ms`), timeoutMs);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+  }
+
   /** Send time (process.hrtime.bigint) of the oldest pending request, or 0n when nothing is pending. */
   oldestPendingSince(): bigint {
     return this.head ? this.head.sentAt : 0n;
@@ -221,6 +249,7 @@ export class UpstreamConnection extends EventEmitter {
     } catch (error) {
       this.destroy(`invalid reply from the upstream: ${(error as Error).message}`);
     }
+    if (this.retiredReply !== null && this.pendingCount === 0) this.destroy('retired: every reply arrived');
   }
 
   private deliver(bytes: Buffer): void {
@@ -244,6 +273,7 @@ export class UpstreamConnection extends EventEmitter {
     if (!this.head) this.tail = null;
     slot.upstreamNext = null;
     this.pendingCount -= 1;
+    if (bytes[0] === 0x2d /* '-' */ && startsWith(bytes, READONLY_PREFIX)) this.emit('readonly');
     slot.fill(bytes);
   }
 
@@ -288,6 +318,10 @@ export class UpstreamConnection extends EventEmitter {
   get reason(): string {
     return this.closeReason;
   }
+}
+
+function startsWith(bytes: Buffer, prefix: Buffer): boolean {
+  return bytes.length >= prefix.length && bytes.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
 
 function flushBatch(connection: UpstreamConnection): void {

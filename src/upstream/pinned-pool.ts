@@ -6,6 +6,9 @@
  * session answers with an error instead of waiting. A released connection is reset (RESET, then
  * the init HELLO again, so it is logged in as respguard's upstream user) before another session
  * may take it; one that cannot be reset, or that still had requests in flight, is closed.
+ *
+ * When the upstream changes (a sentinel failover), `closeAll` closes every connection to the
+ * old one; sessions see their pinned connection close and disconnect their clients.
  */
 import type { Logger } from '../observability/logger.js';
 import { UpstreamConnection, type ConnectionOptions } from './connection.js';
@@ -24,14 +27,18 @@ export class PinnedPool {
   private readonly idle: Record<2 | 3, UpstreamConnection[]> = { 2: [], 3: [] };
   private closed = false;
   private nextIndex = 0;
+  /** Counts `closeAll` calls: a connection handed out before the last one never goes back to `idle`. */
+  private generation = 0;
+  private readonly generations = new WeakMap<UpstreamConnection, number>();
 
+  /** `options` returns null while the pool has no upstream to connect to. */
   constructor(
-    private readonly options: (protocol: 2 | 3, name: string) => ConnectionOptions,
+    private readonly options: (protocol: 2 | 3, name: string) => ConnectionOptions | null,
     readonly maxPinned: number,
     private readonly logger: Logger,
   ) {}
 
-  /** Returns a connection of the protocol for one session, or null when `maxPinned` are in use. */
+  /** Returns a connection of the protocol for one session, or null when `maxPinned` are in use or there is no upstream. */
   acquire(protocol: 2 | 3): UpstreamConnection | null {
     if (this.closed || this.active.size >= this.maxPinned) return null;
     const reused = this.idle[protocol].pop();
@@ -40,8 +47,11 @@ export class PinnedPool {
       this.active.add(reused);
       return reused;
     }
+    const options = this.options(protocol, `respguard-pinned-${this.nextIndex + 1}`);
+    if (!options) return null;
     this.nextIndex += 1;
-    const connection = new UpstreamConnection(this.options(protocol, `respguard-pinned-${this.nextIndex}`), this.logger);
+    const connection = new UpstreamConnection(options, this.logger);
+    this.generations.set(connection, this.generation);
     this.active.add(connection);
     return connection;
   }
@@ -60,7 +70,8 @@ export class PinnedPool {
     }
     connection.resetForReuse((ok) => {
       const idle = this.idle[connection.options.protocol];
-      if (!ok || this.closed || idle.length >= MAX_IDLE_PER_PROTOCOL || connection.state !== 'ready') {
+      const stale = this.generations.get(connection) !== this.generation;
+      if (!ok || this.closed || stale || idle.length >= MAX_IDLE_PER_PROTOCOL || connection.state !== 'ready') {
         connection.destroy(ok ? 'not needed for reuse' : 'reset for reuse failed');
         return;
       }
@@ -79,6 +90,18 @@ export class PinnedPool {
 
   stats(): PinnedStats {
     return { active: this.active.size, idle: this.idle[2].length + this.idle[3].length };
+  }
+
+  /**
+   * Closes every connection, handed out or idle, because the upstream they go to changed. Their
+   * sessions get errors for their pending requests and are disconnected.
+   */
+  closeAll(reason: string): void {
+    this.generation += 1;
+    for (const protocol of [2, 3] as const) {
+      for (const connection of this.idle[protocol].splice(0)) connection.destroy(reason);
+    }
+    for (const connection of [...this.active]) connection.destroy(reason);
   }
 
   close(): void {

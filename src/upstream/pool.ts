@@ -7,6 +7,10 @@
  * A broken connection is replaced after a backoff (100 ms doubling up to 5 s, with jitter);
  * while no connection of a protocol is usable, `pick` returns null at once so that clients get
  * an error reply instead of waiting.
+ *
+ * In sentinel mode the pool's address changes when the primary does (`retarget`): the old
+ * connections drain, pinned ones close, and new ones open at once. While no address is known,
+ * `pick` returns null and `lastError` gives the reason.
  */
 import { EventEmitter } from 'node:events';
 import type { UpstreamConfig, LimitsConfig } from '../config/types.js';
@@ -21,6 +25,14 @@ const RETIRE_TIMEOUT_MS = 30_000;
 const RETIRE_CHECK_MS = 50;
 /** Requests in flight on a connection before `pick` looks at the next one. */
 const FILL_BEFORE_SPREADING = 128;
+/** Time that requests already sent to an upstream left behind by `retarget` get for their replies. */
+const DRAIN_TIMEOUT_MS = 2000;
+
+/** The address that a pool connects to. */
+export interface UpstreamAddress {
+  readonly host: string;
+  readonly port: number;
+}
 
 interface Member {
   connection: UpstreamConnection | null;
@@ -38,10 +50,15 @@ export interface PoolStats {
 /**
  * Events: 'ready' (ServerFacts) each time a connection finished its init; 'first-ready'
  * (UpstreamConnection) when a RESP2 connection became ready while no other was, at start and
- * after an outage, so that the owner can read the command table from it again.
+ * after an outage, so that the owner can read the command table from it again;
+ * 'connection-lost' (reason) when a shared connection closed; 'readonly' when a shared
+ * connection got a READONLY reply (its upstream is a replica now).
  */
 export class UpstreamPool extends EventEmitter {
   private readonly groups: Record<2 | 3, Member[]>;
+  /** The upstream the connections go to; null while it is unknown (sentinel mode). */
+  private target: UpstreamAddress | null;
+  private started = false;
   private closed = false;
   private reconnects = 0;
   lastError = '';
@@ -49,22 +66,27 @@ export class UpstreamPool extends EventEmitter {
   /** Connections of their own for sessions with connection state. */
   readonly pinned: PinnedPool;
 
+  /** `target` defaults to `config.host` and `config.port`; null starts the pool without an upstream. */
   constructor(
     private readonly config: UpstreamConfig,
     private readonly limits: LimitsConfig,
     private readonly logger: Logger,
+    target: UpstreamAddress | null = { host: config.host, port: config.port },
   ) {
     super();
+    this.target = target;
     const group = (): Member[] =>
       Array.from({ length: config.pool.size }, () => ({ connection: null, failures: 0, timer: null }));
     this.groups = { 2: group(), 3: group() };
     this.pinned = new PinnedPool((protocol, name) => this.connectionOptions(protocol, name), config.pool.maxPinned, logger);
   }
 
-  private connectionOptions(protocol: 2 | 3, clientName: string): ConnectionOptions {
+  /** Options of a new connection to the current target, or null while there is none. */
+  private connectionOptions(protocol: 2 | 3, clientName: string): ConnectionOptions | null {
+    if (!this.target) return null;
     return {
-      host: this.config.host,
-      port: this.config.port,
+      host: this.target.host,
+      port: this.target.port,
       username: this.config.username,
       password: this.config.password,
       protocol,
@@ -79,6 +101,7 @@ export class UpstreamPool extends EventEmitter {
   private stallTimer: NodeJS.Timeout | null = null;
 
   start(): void {
+    this.started = true;
     for (const protocol of [2, 3] as const) {
       this.groups[protocol].forEach((member, index) => this.open(member, protocol, index));
     }
@@ -106,10 +129,14 @@ export class UpstreamPool extends EventEmitter {
 
   private open(member: Member, protocol: 2 | 3, index: number): void {
     member.timer = null;
-    if (this.closed) return;
-    const connection = new UpstreamConnection(this.connectionOptions(protocol, `respguard-pool-resp${protocol}-${index}`), this.logger);
+    const options = this.closed ? null : this.connectionOptions(protocol, `respguard-pool-resp${protocol}-${index}`);
+    if (!options) return;
+    const connection = new UpstreamConnection(options, this.logger);
     member.connection = connection;
+    connection.on('readonly', () => this.emit('readonly'));
     connection.once('ready', (facts: ServerFacts) => {
+      // A connection left behind by `retarget` belongs to no member any more.
+      if (member.connection !== connection) return;
       const othersReady = this.groups[protocol].some((m) => m !== member && m.connection?.state === 'ready');
       const fields = { upstream: this.address, protocol, index, version: facts.version };
       if (member.failures > 0) this.logger.info(fields, 'upstream connection restored');
@@ -121,9 +148,11 @@ export class UpstreamPool extends EventEmitter {
       if (protocol === 2 && !othersReady) this.emit('first-ready', connection);
     });
     connection.once('close', (reason: string) => {
+      if (member.connection !== connection) return;
       member.connection = null;
       if (this.closed) return;
       this.lastError = reason;
+      this.emit('connection-lost', reason);
       member.failures += 1;
       this.reconnects += 1;
       const delay = backoffDelay(member.failures);
@@ -138,13 +167,43 @@ export class UpstreamPool extends EventEmitter {
     });
   }
 
-  /** True when `connection` goes to this pool's upstream address (shared or pinned). */
-  owns(connection: UpstreamConnection): boolean {
-    return connection.options.port === this.config.port && connection.options.host === this.config.host;
+  /**
+   * Points the pool at another upstream, or at none. Shared connections to the old one take no
+   * new requests and close once their requests in flight got replies (within DRAIN_TIMEOUT_MS).
+   * Pinned connections close at once, which disconnects their sessions, and new connections
+   * open at once. While the target is null, `pick` returns null and `lastError` is `reason`.
+   */
+  retarget(target: UpstreamAddress | null, reason: string): void {
+    this.target = target;
+    this.lastError = target ? '' : reason;
+    this.pinned.closeAll(reason);
+    for (const protocol of [2, 3] as const) {
+      this.groups[protocol].forEach((member, index) => {
+        if (member.timer) clearTimeout(member.timer);
+        member.timer = null;
+        member.failures = 0;
+        const old = member.connection;
+        member.connection = null;
+        old?.retire(reason, DRAIN_TIMEOUT_MS);
+        if (this.started) this.open(member, protocol, index);
+      });
+    }
   }
 
+  /** True when `connection` goes to this pool's upstream address (shared or pinned). */
+  owns(connection: UpstreamConnection): boolean {
+    const target = this.target;
+    return target !== null && connection.options.port === target.port && connection.options.host === target.host;
+  }
+
+  /** `host:port` of the upstream, or 'none' while it is unknown. */
   get address(): string {
-    return `${this.config.host}:${this.config.port}`;
+    return this.target ? `${this.target.host}:${this.target.port}` : 'none';
+  }
+
+  /** False while the pool has no upstream to connect to (sentinel mode, no primary known). */
+  get hasTarget(): boolean {
+    return this.target !== null;
   }
 
   /**
@@ -226,6 +285,12 @@ export class UpstreamPool extends EventEmitter {
     timer.unref();
   }
 
+  /** Closes the pool, letting requests already sent get their replies first (a replica that left the set). */
+  drainAndClose(reason: string): void {
+    this.retarget(null, reason);
+    this.close();
+  }
+
   /** Closes every connection; pending requests get an error reply. */
   close(): void {
     this.closed = true;
@@ -241,7 +306,7 @@ export class UpstreamPool extends EventEmitter {
 }
 
 /** Exponential backoff with up to 20% jitter, so that many connections do not retry in step. */
-function backoffDelay(failures: number): number {
+export function backoffDelay(failures: number): number {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.min(failures - 1, 10));
   return Math.round(base * (0.8 + Math.random() * 0.2));
 }

@@ -20,6 +20,8 @@ export interface UpstreamSocketOptions {
   readonly port: number;
   /** TLS settings; absent means plain TCP. */
   readonly tls?: UpstreamTlsConfig;
+  /** The config field of `tls`, for error messages; absent means `upstream.tls`. */
+  readonly tlsField?: string;
   /** Time allowed for the TCP connect and the TLS handshake together, in ms; absent means no limit. */
   readonly connectTimeoutMs?: number;
 }
@@ -38,7 +40,7 @@ export function connectUpstream(options: UpstreamSocketOptions): net.Socket {
   let socket: tls.TLSSocket;
   try {
     // tls.connect throws at once when a certificate or key file does not parse.
-    socket = tls.connect(tlsConnectOptions(options.host, options.port, options.tls));
+    socket = tls.connect(tlsConnectOptions(options.host, options.port, options.tls, options.tlsField ?? 'upstream.tls'));
   } catch (error) {
     return failedSocket(new Error(`TLS to upstream ${address} not started: ${(error as Error).message}`));
   }
@@ -68,14 +70,14 @@ function limitHandshakeTime(socket: tls.TLSSocket, timeoutMs: number): void {
   socket.once('close', stop);
 }
 
-function tlsConnectOptions(host: string, port: number, config: UpstreamTlsConfig): tls.ConnectionOptions {
+function tlsConnectOptions(host: string, port: number, config: UpstreamTlsConfig, field: string): tls.ConnectionOptions {
   const options: tls.ConnectionOptions = {
     host,
     port,
     rejectUnauthorized: config.rejectUnauthorized,
-    ...(config.ca === undefined ? {} : { ca: readTlsFile('upstream.tls.ca', config.ca) }),
-    ...(config.cert === undefined ? {} : { cert: readTlsFile('upstream.tls.cert', config.cert) }),
-    ...(config.key === undefined ? {} : { key: readTlsFile('upstream.tls.key', config.key) }),
+    ...(config.ca === undefined ? {} : { ca: readTlsFile(`${field}.ca`, config.ca) }),
+    ...(config.cert === undefined ? {} : { cert: readTlsFile(`${field}.cert`, config.cert) }),
+    ...(config.key === undefined ? {} : { key: readTlsFile(`${field}.key`, config.key) }),
   };
   const servername = config.servername;
   if (servername === undefined) return options;

@@ -46,16 +46,18 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
+/** A running redis-server process. */
+export interface ServerProcess {
+  readonly process: ChildProcess;
+  /** Stops the process with SIGTERM (SIGKILL after 3 s); does nothing once it has exited. */
+  stop(): Promise<void>;
+}
+
 /**
- * Starts `redis-server` on a free loopback port. `password` sets requirepass; `args` are more
- * command-line options (`['--maxmemory', '10mb']`).
+ * Spawns `redis-server` with `args` and waits until it accepts connections on `port`. When it
+ * exits first, the error quotes what it wrote to standard error.
  */
-export async function startRedis(options: { password?: string; args?: string[]; port?: number } = {}): Promise<RedisServer> {
-  const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(path.join(tmpdir(), 'respguard-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-  if (options.password !== undefined) args.push('--requirepass', options.password);
-  args.push(...(options.args ?? []));
+export async function spawnServer(args: readonly string[], port: number): Promise<ServerProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -71,20 +73,43 @@ export async function startRedis(options: { password?: string; args?: string[]; 
     ]);
   } catch (error) {
     child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Starts `redis-server` on a free loopback port. `password` sets requirepass; `args` are more
+ * command-line options (`['--maxmemory', '10mb']`).
+ */
+export async function startRedis(options: { password?: string; args?: string[]; port?: number } = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(path.join(tmpdir(), 'respguard-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (options.password !== undefined) args.push('--requirepass', options.password);
+  args.push(...(options.args ?? []));
+  let server: ServerProcess;
+  try {
+    server = await spawnServer(args, port);
+  } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
   return {
     port,
     password: options.password,
-    process: child,
+    process: server.process,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

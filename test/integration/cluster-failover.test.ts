@@ -49,8 +49,8 @@ async function tagsOn(primary: number, count: number): Promise<string[]> {
   return tags;
 }
 
-async function metricValue(name: string): Promise<number> {
-  return metricValueOf(observer, name);
+async function metricValue(name: string, labels = ''): Promise<number> {
+  return metricValueOf(observer, name, labels);
 }
 
 async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -206,8 +206,8 @@ describe('cluster failover', () => {
     const slot = keySlot(Buffer.from(tags[0]!));
     const newPrimary = `127.0.0.1:${replica.port}`;
     await waitFor(() => server.context.cluster!.poolForSlot(slot).address === newPrimary, 'the slot map to name the new primary');
-    await waitFor(async () => (await metricValue('respguard_upstream_failovers_total')) >= 1, 'the failover count');
-    expect(await metricValue('respguard_upstream_failovers_total')).toBe(1);
+    await waitFor(async () => (await metricValue('respguard_upstream_failovers_total', '{mode="cluster"}')) >= 1, 'the failover count');
+    expect(await metricValue('respguard_upstream_failovers_total', '{mode="cluster"}')).toBe(1);
     const line = logs.lines.find((entry) => entry.msg === 'cluster slot range moved to a promoted replica');
     expect(line).toMatchObject({ from: `127.0.0.1:${primary.port}`, to: newPrimary, failover: true });
     // The old primary serves no slots now, so its pool closes.
@@ -253,8 +253,8 @@ describe('cluster failover', () => {
 
     const slot = keySlot(Buffer.from(tags[0]!));
     await waitFor(() => server.context.cluster!.poolForSlot(slot).address === `127.0.0.1:${replica.port}`, 'the slot map to name the promoted replica');
-    await waitFor(async () => (await metricValue('respguard_upstream_failovers_total')) >= 2, 'the failover count');
-    expect(await metricValue('respguard_upstream_failovers_total')).toBe(2);
+    await waitFor(async () => (await metricValue('respguard_upstream_failovers_total', '{mode="cluster"}')) >= 2, 'the failover count');
+    expect(await metricValue('respguard_upstream_failovers_total', '{mode="cluster"}')).toBe(2);
     await waitFor(() => !server.context.cluster!.nodeConnections().has(`127.0.0.1:${primary.port}`), 'the killed primary pool to close');
     expect(server.isReady()).toBe(true);
   }, 40_000);

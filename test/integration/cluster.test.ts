@@ -79,7 +79,7 @@ describe('cluster node pools', () => {
       lines = await metricLines(observer, 'respguard_upstream_node_connections');
     }
     expect(lines.sort()).toEqual(expected);
-    expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
+    expect(await metricValue('respguard_upstream_failovers_total', '{mode="cluster"}')).toBe(0);
     expect(await metricValue('respguard_upstream_topology_refreshes_total', '{result="ok"}')).toBeGreaterThan(0);
     expect(logs.lines.some((line) => line.msg === 'cluster slot map loaded')).toBe(true);
   });
@@ -600,7 +600,7 @@ describe('cluster redirects', () => {
     const movedLine = logs.lines.find((line) => line.msg === 'cluster slot range moved' && line.start === slot);
     expect(movedLine).toMatchObject({ end: slot, to: newOwner, failover: false });
     // Slots moved between primaries: no failover.
-    expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
+    expect(await metricValue('respguard_upstream_failovers_total', '{mode="cluster"}')).toBe(0);
     app.close();
   });
 });

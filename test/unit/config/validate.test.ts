@@ -268,6 +268,21 @@ describe('upstream fields', () => {
       'upstream: { sentinel: { masterName: m, nodes: ["10.0.0.9:26379"] } }',
       ['respguard.yaml: upstream.sentinel: only used with mode: sentinel: set upstream.mode: sentinel or remove upstream.sentinel'],
     ],
+    [
+      'sentinel node without port',
+      'upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["10.0.0.9"] } }',
+      ['respguard.yaml: upstream.sentinel.nodes[0]: invalid value "10.0.0.9": expected an address "host:port", such as "10.0.0.1:6379" or "[::1]:6379"'],
+    ],
+    [
+      'unknown sentinel tls key',
+      'upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"], tls: { servername: s.internal, cs: ca.crt } } }',
+      ['respguard.yaml: upstream.sentinel.tls.cs: unknown key: did you mean "ca"?'],
+    ],
+    [
+      'sentinel tls not a map',
+      'upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"], tls: yes } }',
+      ['respguard.yaml: upstream.sentinel.tls: invalid value "yes": expected a map with any of ca, servername, cert, key'],
+    ],
   ])('%s', (_name, upstream, expected) => {
     expect(configErrors(withTopLevel(upstream))).toEqual(expected);
   });
@@ -275,6 +290,20 @@ describe('upstream fields', () => {
   it('client cert without key', () => {
     expect(configErrors(withTopLevel('upstream: { tls: { cert: client.crt } }'), tls.configFile)).toEqual([
       `${tls.configFile}: upstream.tls.key: missing value: expected a file path, because a client certificate needs both cert and key (cert is set)`,
+    ]);
+  });
+
+  it('sentinel client cert without key', () => {
+    const yaml = 'upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"], tls: { cert: client.crt } } }';
+    expect(configErrors(withTopLevel(yaml), tls.configFile)).toEqual([
+      `${tls.configFile}: upstream.sentinel.tls.key: missing value: expected a file path, because a client certificate needs both cert and key (cert is set)`,
+    ]);
+  });
+
+  it('missing sentinel ca file', () => {
+    const yaml = 'upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"], tls: { ca: missing.crt } } }';
+    expect(configErrors(withTopLevel(yaml), tls.configFile)).toEqual([
+      `${tls.configFile}: upstream.sentinel.tls.ca: cannot read file ${tls.dir}/missing.crt: not found: check the path (relative paths start at the config file's directory) and the file permissions`,
     ]);
   });
 
@@ -308,6 +337,24 @@ describe('upstream fields', () => {
       {},
     );
     expect(sentinel.upstream.sentinel).toEqual({ masterName: 'mymaster', nodes: ['10.0.0.9:26379'], password: 's3' });
+  });
+
+  it('reads the sentinels\' own TLS apart from the upstream\'s', () => {
+    const config = parseConfig(
+      withTopLevel(
+        'upstream: { mode: sentinel, tls: { ca: ca.crt }, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"], username: watcher, password: s3, tls: { ca: ca.crt, servername: sentinel.internal, rejectUnauthorized: false } } }',
+      ),
+      tls.configFile,
+      {},
+    );
+    expect(config.upstream.tls).toEqual({ ca: `${tls.dir}/ca.crt`, rejectUnauthorized: true });
+    expect(config.upstream.sentinel).toEqual({
+      masterName: 'm',
+      nodes: ['10.0.0.9:26379'],
+      username: 'watcher',
+      password: 's3',
+      tls: { ca: `${tls.dir}/ca.crt`, servername: 'sentinel.internal', rejectUnauthorized: false },
+    });
   });
 });
 
@@ -351,8 +398,27 @@ describe('user fields', () => {
       '  app: { acl: "on >x", sources: ["10.0.0.0/40"] }',
       ['respguard.yaml: users.app.sources[0]: invalid value "10.0.0.0/40": expected a prefix length from 0 to 32 after the "/"'],
     ],
+    [
+      'readFromReplicas not boolean',
+      '  app: { acl: "on >x", readFromReplicas: yes please }',
+      ['respguard.yaml: users.app.readFromReplicas: invalid value "yes please": expected true or false'],
+    ],
+    [
+      'readFromReplicas outside sentinel mode',
+      '  app: { acl: "on >x", readFromReplicas: true }',
+      ['respguard.yaml: users.app.readFromReplicas: replicas are only used with upstream.mode: sentinel: set upstream.mode: sentinel or remove readFromReplicas'],
+    ],
   ])('%s', (_name, users, expected) => {
     expect(configErrors(withUsers(users))).toEqual(expected);
+  });
+
+  it('reads readFromReplicas in sentinel mode', () => {
+    const text = `${withUsers('  app: { acl: "on >x", readFromReplicas: true }\n  other: { acl: "on >y", readFromReplicas: false }')}upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"] } }\n`;
+    const config = parseConfig(text, 'r.yaml', {});
+    expect(config.users.app!.readFromReplicas).toBe(true);
+    expect(config.users.other!.readFromReplicas).toBe(false);
+    // false says what absent says, so it is allowed in every mode.
+    expect(parseConfig(withUsers('  app: { acl: "on >x", readFromReplicas: false }'), 'r.yaml', {}).users.app!.readFromReplicas).toBe(false);
   });
 
   it('users empty map', () => {

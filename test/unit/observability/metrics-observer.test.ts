@@ -137,6 +137,23 @@ describe('metrics observer', () => {
     );
   });
 
+  it('reads failovers and topology checks at scrape time', async () => {
+    const { observer, text } = setup();
+    let stats = { failovers: 0, refreshes: { ok: 3, failed: 1 } };
+    observer.watchTopology({ topologyStats: () => stats }, 'sentinel');
+    expect(samples(await text())).toEqual(
+      expect.arrayContaining([
+        'respguard_upstream_failovers_total{mode="sentinel"} 0',
+        'respguard_upstream_topology_refreshes_total{result="ok"} 3',
+        'respguard_upstream_topology_refreshes_total{result="failed"} 1',
+      ]),
+    );
+    stats = { failovers: 1, refreshes: { ok: 9, failed: 1 } };
+    expect(samples(await text())).toEqual(
+      expect.arrayContaining(['respguard_upstream_failovers_total{mode="sentinel"} 1', 'respguard_upstream_topology_refreshes_total{result="ok"} 9']),
+    );
+  });
+
   it('counts reloads and writes their lines', async () => {
     const { observer, text, capture } = setup();
     observer.configReloaded('ok', { file: '/etc/respguard.yaml', trigger: 'SIGHUP' });
