@@ -120,9 +120,12 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private upstreamSubscribed = false;
   private closing = false;
   private closed = false;
-  private corked = false;
   /** Reply bytes not yet handed to the socket, joined while they are adjacent. */
   private outgoing: Buffer | null = null;
+  /** Reply bytes queued before `outgoing` that were not adjacent to it, oldest first. */
+  private outgoingParts: Buffer[] | null = null;
+  /** Whether this session is in `sessionsWithOutput`. */
+  private outputQueued = false;
   /** Upstream connections whose write buffer is full: reading waits for their 'drain'. */
   private readonly waitingForUpstream = new Set<UpstreamConnection>();
   /** Start of the command being executed (process.hrtime.bigint), for the time respguard adds. */
@@ -676,7 +679,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /**
    * Queues reply bytes for the client. Replies that are adjacent views of one upstream chunk are
-   * joined without a copy, and everything written in one tick goes out corked, in one writev.
+   * joined without a copy, and everything written in one tick goes out in one write (a writev
+   * when it is not contiguous). One nextTick flushes every session that got replies.
    */
   private write(data: Buffer): void {
     // A socket destroyed at a limit is gone at once, before its 'close' event marks the session closed.
@@ -689,14 +693,31 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
         this.outgoing = joined;
         return;
       }
-      this.writeToSocket(pending);
+      (this.outgoingParts ??= []).push(pending);
     }
     this.outgoing = data;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncorkSession, this);
+    if (!this.outputQueued) {
+      this.outputQueued = true;
+      queueOutput(this);
     }
+  }
+
+  /** Hands the queued reply bytes to the socket. */
+  flushOutput(): void {
+    this.outputQueued = false;
+    const last = this.outgoing;
+    const parts = this.outgoingParts;
+    this.outgoing = null;
+    this.outgoingParts = null;
+    if (!last || this.closed) return;
+    if (!parts) {
+      this.writeToSocket(last);
+      return;
+    }
+    parts.push(last);
+    this.socket.cork();
+    for (const part of parts) this.writeToSocket(part);
+    this.socket.uncork();
   }
 
   /**
@@ -711,14 +732,6 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);
       this.destroy();
     }
-  }
-
-  uncork(): void {
-    this.corked = false;
-    const pending = this.outgoing;
-    this.outgoing = null;
-    if (pending && !this.closed) this.writeToSocket(pending);
-    this.socket.uncork();
   }
 
   /**
@@ -747,9 +760,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Ends the connection after the replies already queued, including those not yet handed to the socket. */
   private endSocket(): void {
-    const pending = this.outgoing;
+    const last = this.outgoing;
+    const parts = this.outgoingParts;
     this.outgoing = null;
-    if (pending && !this.closed) this.socket.write(pending);
+    this.outgoingParts = null;
+    if (last && !this.closed) {
+      for (const part of parts ?? []) this.socket.write(part);
+      this.socket.write(last);
+    }
     this.socket.end();
   }
 
@@ -800,6 +818,20 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 }
 
-function uncorkSession(session: Session): void {
-  session.uncork();
+/**
+ * Sessions with reply bytes not yet handed to their socket. One upstream read carries replies
+ * for many sessions, so one nextTick for all of them costs less than a cork and a nextTick per
+ * session.
+ */
+let sessionsWithOutput: Session[] = [];
+
+function queueOutput(session: Session): void {
+  if (sessionsWithOutput.length === 0) process.nextTick(flushSessionOutput);
+  sessionsWithOutput.push(session);
+}
+
+function flushSessionOutput(): void {
+  const sessions = sessionsWithOutput;
+  sessionsWithOutput = [];
+  for (const session of sessions) session.flushOutput();
 }
