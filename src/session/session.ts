@@ -38,7 +38,7 @@ import { SessionState, type Transaction } from './session-state.js';
 import { runStateCommand } from './state-commands.js';
 import { stateEffect, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
-import { joinAdjacent } from '../util/buffers.js';
+import { WriteBatch } from '../util/buffers.js';
 
 /** State shared by every session; the server swaps `table` and `policy` as whole objects. */
 export interface ProxyContext {
@@ -120,10 +120,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private upstreamSubscribed = false;
   private closing = false;
   private closed = false;
-  /** Reply bytes not yet handed to the socket, joined while they are adjacent. */
-  private outgoing: Buffer | null = null;
-  /** Reply bytes queued before `outgoing` that were not adjacent to it, oldest first. */
-  private outgoingParts: Buffer[] | null = null;
+  /** Reply bytes not yet handed to the socket. */
+  private readonly outgoing = new WriteBatch();
   /** Whether this session is in `sessionsWithOutput`. */
   private outputQueued = false;
   /** Upstream connections whose write buffer is full: reading waits for their 'drain'. */
@@ -424,12 +422,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     slot.command = commandName;
     slot.keys = this.commandKeys;
     slot.repliesLeft = repliesExpected;
-    slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
+    // One clock reading serves as the end of respguard's part and as the send time.
+    const now = process.hrtime.bigint();
+    slot.proxyNs = Number(now - this.commandStart);
     // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
     if (this.context.cluster && !this.pinned) slot.request = request;
     this.markSilence(slot);
     this.append(slot);
-    this.dispatch(target, request, slot);
+    this.dispatch(target, request, slot, now);
     return slot;
   }
 
@@ -441,14 +441,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /** Sends a request now, or holds it while another connection still has requests of this session in flight. */
-  private dispatch(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {
+  private dispatch(target: UpstreamConnection, request: Buffer, slot: ReplySlot, now?: bigint): void {
     if (this.held.length > 0 || (this.inFlight > 0 && this.upstream !== target)) {
       // Waiting for the replies on the other connection keeps this request from running
       // upstream before them.
       this.held.push({ target, request, slot, redirect: false });
       return;
     }
-    this.send(target, request, slot);
+    this.send(target, request, slot, now);
   }
 
   /** Adds an empty slot to the reply order, for a reply that respguard assembles from several upstream replies. */
@@ -499,10 +499,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     return true;
   }
 
-  private send(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {
+  /** Sends a request on `target` now. `now` is the current process.hrtime.bigint(), when the caller has read it already. */
+  private send(target: UpstreamConnection, request: Buffer, slot: ReplySlot, now = process.hrtime.bigint()): void {
     this.upstream = target;
     this.inFlight += 1;
-    slot.sentAt = process.hrtime.bigint();
+    slot.sentAt = now;
     if (!target.send(request, slot)) {
       if (!this.waitingForUpstream.has(target)) {
         // A connection that closes emits 'drain' first, so the wait never outlives it.
@@ -678,56 +679,32 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /**
-   * Queues reply bytes for the client. Replies that are adjacent views of one upstream chunk are
-   * joined without a copy, and everything written in one tick goes out in one write (a writev
-   * when it is not contiguous). One nextTick flushes every session that got replies.
+   * Queues reply bytes for the client. Everything written in one tick goes out in one write, and
+   * one nextTick flushes every session that got replies.
    */
   private write(data: Buffer): void {
     // A socket destroyed at a limit is gone at once, before its 'close' event marks the session closed.
     if (this.closed || this.socket.destroyed) return;
     this.observer.bytes('out', data.length);
-    const pending = this.outgoing;
-    if (pending) {
-      const joined = joinAdjacent(pending, data);
-      if (joined) {
-        this.outgoing = joined;
-        return;
-      }
-      (this.outgoingParts ??= []).push(pending);
-    }
-    this.outgoing = data;
+    this.outgoing.add(data);
     if (!this.outputQueued) {
       this.outputQueued = true;
       queueOutput(this);
     }
   }
 
-  /** Hands the queued reply bytes to the socket. */
+  /**
+   * Hands the queued reply bytes to the socket. Like Redis, respguard keeps reading a client
+   * whose replies pile up (a client may write a whole pipeline before it reads), and bounds the
+   * pile with `limits.maxOutputBuffer` instead: past it, the client is disconnected.
+   */
   flushOutput(): void {
     this.outputQueued = false;
-    const last = this.outgoing;
-    const parts = this.outgoingParts;
-    this.outgoing = null;
-    this.outgoingParts = null;
-    if (!last || this.closed) return;
-    if (!parts) {
-      this.writeToSocket(last);
+    if (this.closed || this.socket.destroyed) {
+      this.outgoing.clear();
       return;
     }
-    parts.push(last);
-    this.socket.cork();
-    for (const part of parts) this.writeToSocket(part);
-    this.socket.uncork();
-  }
-
-  /**
-   * Hands reply bytes to the socket. Like Redis, respguard keeps reading a client whose replies
-   * pile up (a client may write a whole pipeline before it reads), and bounds the pile with
-   * `limits.maxOutputBuffer` instead: past it, the client is disconnected.
-   */
-  private writeToSocket(data: Buffer): void {
-    if (this.socket.destroyed) return;
-    if (this.socket.write(data)) return;
+    if (this.outgoing.writeTo(this.socket)) return;
     if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
       this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);
       this.destroy();
@@ -760,14 +737,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Ends the connection after the replies already queued, including those not yet handed to the socket. */
   private endSocket(): void {
-    const last = this.outgoing;
-    const parts = this.outgoingParts;
-    this.outgoing = null;
-    this.outgoingParts = null;
-    if (last && !this.closed) {
-      for (const part of parts ?? []) this.socket.write(part);
-      this.socket.write(last);
-    }
+    if (this.closed) this.outgoing.clear();
+    else this.outgoing.writeTo(this.socket);
     this.socket.end();
   }
 
@@ -779,7 +750,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** True when every reply owed was handed to the socket and the socket wrote it. */
   get drained(): boolean {
-    return this.closed || (this.replyHead === null && this.outgoing === null && this.socket.writableLength === 0);
+    return this.closed || (this.replyHead === null && this.outgoing.isEmpty && this.socket.writableLength === 0);
   }
 
   destroy(): void {
