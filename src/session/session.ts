@@ -31,6 +31,7 @@ import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
 import { forwardInCluster, followRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
 import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
+import { commandTraits, NEVER_FORWARDED, TRAIT_KEY_LISTING, TRAIT_LOCAL, TRAIT_NEVER_FORWARDED, TRAIT_NO_AUTH, TRAIT_STATE_EFFECT } from './command-traits.js';
 import { localHandler } from './local-commands.js';
 import { ReplySlot, type SlotOwner } from './reply-slot.js';
 import { isConfirmation, isMessage, isMonitorLine, confirmationCount } from './pubsub.js';
@@ -66,12 +67,6 @@ const ALWAYS_ALLOWED_BEFORE_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 
 /** Commands Redis accepts from a RESP2 client in subscribed mode. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
-
-/**
- * Commands that turn the connection they run on into a replication stream. They never run
- * through respguard, whatever the blocklist says, because no connection of the pool may carry one.
- */
-const NEVER_FORWARDED = new Set(['sync', 'psync', 'replconf']);
 
 /** Commands that run at once inside MULTI instead of being queued, as in Redis. */
 const IMMEDIATE_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -265,7 +260,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const context = this.context;
     if (this.policy !== context.policy && !this.refreshUser()) return;
 
-    const lookup = context.table.resolve(args);
+    const table = context.table;
+    const lookup = table.resolve(args);
     this.commandKeys = undefined;
     if (lookup.kind !== 'ok') {
       this.reject(encodeError(lookup.error), lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
@@ -284,8 +280,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.commandDone(info.name, 'allowed');
       return;
     }
+    const traits = commandTraits(table, info);
     // Redis skips the ACL check for commands flagged no_auth (AUTH, HELLO, QUIT, RESET).
-    if (!info.flags.has('no_auth')) {
+    if ((traits & TRAIT_NO_AUTH) === 0) {
       const decision = user.check(info, args);
       if (!decision.allowed) {
         this.context.aclLog.addDenial(decision, args, user.name, this.describe());
@@ -307,7 +304,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(texts.notAllowedWhileSubscribed(info.name), info.name, 'rejected');
       return;
     }
-    if (this.runLocal(info, args)) {
+    if ((traits & TRAIT_LOCAL) !== 0 && this.runLocal(info, args)) {
       this.commandDone(info.name, 'allowed');
       return;
     }
@@ -316,16 +313,16 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(encodeError(blockedText(info)), info.name, 'blocked');
       return;
     }
-    if (NEVER_FORWARDED.has(base.name)) {
+    if ((traits & TRAIT_NEVER_FORWARDED) !== 0) {
       this.reject(texts.replicationNotSupported(info.name), info.name, 'rejected');
       return;
     }
-    const effect = stateEffect(info, args);
+    const effect = (traits & TRAIT_STATE_EFFECT) !== 0 ? stateEffect(info, args) : null;
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
     const request = command.raw ?? encodeCommand(args);
     const cluster = this.context.cluster;
     const slot = cluster && !this.pinned ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request);
-    if (slot && isKeyListing(info)) this.filterKeyListing(slot, user, info, args);
+    if (slot && (traits & TRAIT_KEY_LISTING) !== 0) this.filterKeyListing(slot, user, info, args);
   }
 
   /** Makes a SCAN, KEYS or RANDOMKEY reply list only the keys the user may read, unless its config turns that off. */
