@@ -47,6 +47,12 @@ const CR = 0x0d;
 const LF = 0x0a;
 /** A count or length line has at most a sign and 20 digits, so 64 bytes leave room to spare. */
 const MAX_HEADER_LINE = 64;
+/** Longest `+` or `-` line content that `readCommonLine` scans; longer lines take the exact path. */
+const MAX_COMMON_TEXT_LINE = 64;
+/** Results of `readCommonLine`. */
+const UNCOMMON = -1;
+const INCOMPLETE = 0;
+const COMPLETE = 1;
 /** Larger counts cannot be tracked exactly in a JS number once doubled for maps. */
 const MAX_AGGREGATE_COUNT = 2 ** 52;
 
@@ -84,15 +90,22 @@ export class ReplyFramer {
    */
   next(): FramedReply | null {
     if (this.failure) throw this.failure;
+    const input = this.input;
     for (;;) {
       let complete: boolean;
       if (this.bulkLength >= 0) {
         if (!this.readBulkData()) return null;
         complete = this.completeElement();
       } else {
-        const cr = this.findLineEnd();
-        if (cr < 0) return null;
-        complete = this.readLine(cr);
+        if (input.pos >= input.end) return null;
+        const common = this.readCommonLine();
+        if (common !== UNCOMMON) {
+          complete = common === COMPLETE;
+        } else {
+          const cr = this.findLineEnd();
+          if (cr < 0) return null;
+          complete = this.readLine(cr);
+        }
       }
       if (complete) return this.emit();
     }
@@ -100,7 +113,9 @@ export class ReplyFramer {
 
   private emit(): FramedReply {
     const input = this.input;
-    const reply: FramedReply = { bytes: input.bytes.subarray(input.start, input.pos), push: this.push };
+    // A reply that is the whole input needs no new view: a view costs more than framing a short reply.
+    const whole = input.start === 0 && input.pos === input.end;
+    const reply: FramedReply = { bytes: whole ? input.bytes : input.view(input.start, input.pos), push: this.push };
     this.push = false;
     input.consume();
     return reply;
@@ -109,6 +124,62 @@ export class ReplyFramer {
   private fail(message: string): never {
     this.failure = new ReplyProtocolError(message);
     throw this.failure;
+  }
+
+  /**
+   * Reads the line at the cursor when it has one of the forms most replies use and has fully
+   * arrived: `+` and `-` lines of up to 64 bytes, `$` bulks, `*` arrays and `:` integers whose
+   * numbers `parseLengthLine` accepts. A bulk's data is read too when it is already there.
+   * Returns UNCOMMON, consuming nothing, for any other line, which `findLineEnd` and `readLine`
+   * then read or reject.
+   */
+  private readCommonLine(): number {
+    const input = this.input;
+    const bytes = input.bytes;
+    const pos = input.pos;
+    switch (bytes[pos]) {
+      case 0x2b: // + simple string
+      case 0x2d: { // - simple error
+        const limit = Math.min(input.end - 1, pos + 2 + Math.min(MAX_COMMON_TEXT_LINE, this.maxBulkLength));
+        let at = pos + 1;
+        while (at < limit && bytes[at] !== CR && bytes[at] !== LF) at++;
+        if (at >= limit || bytes[at] !== CR || bytes[at + 1] !== LF) return UNCOMMON;
+        input.pos = at + 2;
+        break;
+      }
+      case 0x3a: // : integer
+        if (input.parseLengthLine(pos + 1) < 0) return UNCOMMON;
+        input.pos = input.lineNext;
+        break;
+      case 0x24: { // $ bulk string
+        const length = input.parseLengthLine(pos + 1);
+        if (length < 0 || length > this.maxBulkLength) return UNCOMMON;
+        input.pos = input.lineNext;
+        const dataEnd = input.pos + length;
+        if (dataEnd + 2 > input.end || bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) {
+          // readBulkData waits for the data, or rejects it when no CRLF follows.
+          this.bulkLength = length;
+          this.bulkType = 0x24;
+          return INCOMPLETE;
+        }
+        input.pos = dataEnd + 2;
+        break;
+      }
+      case 0x2a: { // * array
+        const count = input.parseLengthLine(pos + 1);
+        if (count < 0 || (count > 0 && this.remaining.length >= this.maxDepth)) return UNCOMMON;
+        input.pos = input.lineNext;
+        if (count > 0) {
+          this.remaining.push(count);
+          this.isAttribute.push(false);
+          return INCOMPLETE;
+        }
+        break;
+      }
+      default:
+        return UNCOMMON;
+    }
+    return this.completeElement() ? COMPLETE : INCOMPLETE;
   }
 
   /** Returns the CR of the line at the cursor once the line and its LF have arrived, else -1. */

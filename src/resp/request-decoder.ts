@@ -54,14 +54,38 @@ export {
 } from './protocol-error.js';
 
 /** One decoded command. */
-export interface DecodedCommand {
+export class DecodedCommand {
   /** Arguments, where args[0] is the command name. Views into the input where possible. */
-  args: Buffer[];
+  readonly args: Buffer[];
+  /** The input that contains the request's bytes, or null for an inline command. */
+  private readonly source: Buffer | null;
+  private readonly rawStart: number;
+  private readonly rawEnd: number;
+  private rawView: Buffer | null = null;
+
+  constructor(args: Buffer[], source: Buffer | null, rawStart: number, rawEnd: number) {
+    this.args = args;
+    this.source = source;
+    this.rawStart = rawStart;
+    this.rawEnd = rawEnd;
+  }
+
   /**
    * For a multibulk request, the exact bytes that were validated (from `*` to the last CRLF),
    * to forward as they are. null for an inline command, which the proxy re-encodes.
+   *
+   * The view is made on the first read: commands that respguard replies to itself never need it,
+   * and a view costs about as much as decoding a short argument.
    */
-  raw: Buffer | null;
+  get raw(): Buffer | null {
+    const source = this.source;
+    if (this.rawView === null && source !== null) {
+      // A client that waits for each reply sends one request per read, which is then the whole input.
+      const whole = this.rawStart === 0 && this.rawEnd === source.length;
+      this.rawView = whole ? source : source.subarray(this.rawStart, this.rawEnd);
+    }
+    return this.rawView;
+  }
 }
 
 const CR = 0x0d;
@@ -72,6 +96,11 @@ const INT_MAX = 2147483647;
 /** Command names that Redis takes for HTTP sent to its port (lowercase). */
 const POST = Buffer.from('post');
 const HOST = Buffer.from('host:');
+
+/** Arguments that `readArgs` allocates before any has arrived. */
+const MAX_PREALLOCATED_ARGS = 64;
+/** Placeholder for `args` between requests. Never written, because `readArgs` replaces it first. */
+const NO_ARGS: Buffer[] = [];
 
 /** Returned by a decoding step that consumed an empty request. */
 const SKIPPED = Symbol('skipped');
@@ -89,7 +118,9 @@ export class RequestDecoder {
   private failure: ProtocolError | null = null;
   /** Arguments still to read in the multibulk request being decoded, or 0 between requests. */
   private argsLeft = 0;
-  private args: Buffer[] = [];
+  private args: Buffer[] = NO_ARGS;
+  /** Number of arguments of the multibulk request being decoded. */
+  private argCount = 0;
   /** Length of the bulk whose data is awaited, or -1 while its `$` line is awaited. */
   private bulkLength = -1;
 
@@ -174,6 +205,12 @@ export class RequestDecoder {
   /** Reads the `*<count>` line, then as many bulks as have arrived. */
   private readMultibulkCount(): DecodedCommand | null | typeof SKIPPED {
     const input = this.input;
+    const common = input.parseLengthLine(input.pos + 1);
+    if (common > 0 && common <= INT_MAX && common <= this.limits.maxMultibulkLength && (this.authenticated || common <= PRE_AUTH_MAX_ARGS)) {
+      input.pos = input.lineNext;
+      return this.readArgs(common);
+    }
+
     const cr = this.findLineEnd('too_big_mbulk_count');
     if (cr < 0) return null;
 
@@ -185,9 +222,16 @@ export class RequestDecoder {
     this.requireLf(cr);
     input.pos = cr + 2;
     if (count <= 0) return SKIPPED;
+    return this.readArgs(count);
+  }
 
+  /** Starts a multibulk request of `count` arguments and reads as many as have arrived. */
+  private readArgs(count: number): DecodedCommand | null {
     this.argsLeft = count;
-    this.args = [];
+    this.argCount = count;
+    // Sized up front like redis-parser does: growing by push allocates a larger backing store.
+    // A count beyond the cap grows as arguments arrive, so that a count alone reserves little memory.
+    this.args = new Array<Buffer>(Math.min(count, MAX_PREALLOCATED_ARGS));
     this.bulkLength = -1;
     return this.readBulks();
   }
@@ -195,22 +239,39 @@ export class RequestDecoder {
   /** Reads `$<length>` lines and bulk data until the request is whole or input runs out. */
   private readBulks(): DecodedCommand | null {
     const input = this.input;
+    const args = this.args;
     while (this.argsLeft > 0) {
-      if (this.bulkLength < 0 && !this.readBulkLength()) return null;
-      if (input.available < this.bulkLength + 2) return null;
-
+      if (this.bulkLength < 0 && !this.readCommonBulkLength() && !this.readBulkLength()) return null;
+      const bytes = input.bytes;
       const dataEnd = input.pos + this.bulkLength;
-      if (input.bytes[dataEnd] !== CR || input.bytes[dataEnd + 1] !== LF) {
+      if (dataEnd + 2 > input.end) return null;
+
+      if (bytes[dataEnd] !== CR || bytes[dataEnd + 1] !== LF) {
         this.fail(new ProtocolError('missing_crlf_after_bulk', 'ERR Protocol error: missing CRLF after bulk data'));
       }
-      this.args.push(input.bytes.subarray(input.pos, dataEnd));
+      args[this.argCount - this.argsLeft] = input.view(input.pos, dataEnd);
       input.pos = dataEnd + 2;
       this.bulkLength = -1;
       this.argsLeft--;
     }
-    const command: DecodedCommand = { args: this.args, raw: input.bytes.subarray(input.start, input.pos) };
-    this.args = [];
-    return command;
+    // The decoder lets go of the arguments, which keep the input they view alive.
+    this.args = NO_ARGS;
+    return new DecodedCommand(args, input.bytes, input.start, input.pos);
+  }
+
+  /**
+   * Reads a `$<length>` line of the common form within the limits (see `parseLengthLine`) into
+   * `bulkLength`. Returns false, consuming nothing, for any other line, which `readBulkLength`
+   * then reads or rejects.
+   */
+  private readCommonBulkLength(): boolean {
+    const input = this.input;
+    if (input.pos >= input.end || input.bytes[input.pos] !== DOLLAR) return false;
+    const length = input.parseLengthLine(input.pos + 1);
+    if (length < 0 || length > this.limits.maxBulkLength || (!this.authenticated && length > PRE_AUTH_MAX_BULK_LENGTH)) return false;
+    input.pos = input.lineNext;
+    this.bulkLength = length;
+    return true;
   }
 
   /** Reads one `$<length>` line into `bulkLength`. Returns false while the line is incomplete. */
@@ -250,7 +311,7 @@ export class RequestDecoder {
     if (args.length === 0) return SKIPPED;
 
     this.checkInlineLimits(args);
-    return { args, raw: null };
+    return new DecodedCommand(args, null, 0, 0);
   }
 
   /** Applies the multibulk count and length limits to an inline command. */

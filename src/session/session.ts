@@ -32,6 +32,7 @@ import type { SentinelPool } from '../upstream/sentinel/sentinel-pool.js';
 import { forwardInCluster, followRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
 import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
+import { commandTraits, neverForwardedReply, TRAIT_KEY_LISTING, TRAIT_LOCAL, TRAIT_NEVER_FORWARDED, TRAIT_NO_AUTH, TRAIT_STATE_EFFECT } from './command-traits.js';
 import { localHandler } from './local-commands.js';
 import { ReplySlot, type SlotOwner } from './reply-slot.js';
 import { isConfirmation, isMessage, isMonitorLine, confirmationCount } from './pubsub.js';
@@ -39,7 +40,7 @@ import { SessionState, type Transaction } from './session-state.js';
 import { runStateCommand } from './state-commands.js';
 import { stateEffect, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
-import { joinAdjacent } from '../util/buffers.js';
+import { WriteBatch } from '../util/buffers.js';
 
 /** State shared by every session; the server swaps `table` and `policy` as whole objects. */
 export interface ProxyContext {
@@ -59,29 +60,16 @@ export interface ProxyContext {
   readonly sessions: ReadonlyMap<number, Session>;
 }
 
+/**
+ * `process.hrtime`, read once. Node.js 20 defines the global `process` as a getter, which costs a
+ * call on every use, and a forwarded command reads the clock three times.
+ */
+const hrtime = process.hrtime;
+
 const ALWAYS_ALLOWED_BEFORE_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 
 /** Commands Redis accepts from a RESP2 client in subscribed mode. */
 const ALLOWED_WHILE_SUBSCRIBED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
-
-/**
- * Commands that never run through respguard, regardless of the blocklist, with their reply. SYNC,
- * PSYNC and REPLCONF turn their connection into a replication stream. SCRIPT DEBUG puts its
- * connection into the Lua debugger, which would catch the next script of any session sharing it
- * (and SYNC mode stops the whole server while it debugs).
- */
-const NEVER_FORWARDED = new Map<string, (name: string) => Buffer>([
-  ['sync', texts.replicationNotSupported],
-  ['psync', texts.replicationNotSupported],
-  ['replconf', texts.replicationNotSupported],
-  ['script|debug', texts.debuggerNotSupported],
-]);
-
-/** Returns the reply of a command that never runs through respguard, or undefined. */
-function neverForwardedReply(info: CommandInfo): Buffer | undefined {
-  const replyFor = NEVER_FORWARDED.get(info.name) ?? NEVER_FORWARDED.get((info.parent ?? info).name);
-  return replyFor?.(info.name);
-}
 
 /** Commands that run at once inside MULTI instead of being queued, as in Redis. */
 const IMMEDIATE_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
@@ -136,9 +124,10 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private upstreamSubscribed = false;
   private closing = false;
   private closed = false;
-  private corked = false;
-  /** Reply bytes not yet handed to the socket, joined while they are adjacent. */
-  private outgoing: Buffer | null = null;
+  /** Reply bytes not yet handed to the socket. */
+  private readonly outgoing = new WriteBatch();
+  /** Whether this session is in `sessionsWithOutput`. */
+  private outputQueued = false;
   /** Upstream connections whose write buffer is full: reading waits for their 'drain'. */
   private readonly waitingForUpstream = new Set<UpstreamConnection>();
   /** Start of the command being executed (process.hrtime.bigint), for the time respguard adds. */
@@ -274,12 +263,13 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   private execute(command: DecodedCommand): void {
-    this.commandStart = process.hrtime.bigint();
+    this.commandStart = hrtime.bigint();
     const args = command.args;
     const context = this.context;
     if (this.policy !== context.policy && !this.refreshUser()) return;
 
-    const lookup = context.table.resolve(args);
+    const table = context.table;
+    const lookup = table.resolve(args);
     this.commandKeys = undefined;
     if (lookup.kind !== 'ok') {
       this.reject(encodeQuotingError(lookup.error), lookup.kind === 'wrong-arity' ? lookup.command.name : 'unknown', 'rejected');
@@ -298,8 +288,9 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.commandDone(info.name, 'allowed');
       return;
     }
+    const traits = commandTraits(table, info);
     // Redis skips the ACL check for commands flagged no_auth (AUTH, HELLO, QUIT, RESET).
-    if (!info.flags.has('no_auth')) {
+    if ((traits & TRAIT_NO_AUTH) === 0) {
       const decision = user.check(info, args);
       if (!decision.allowed) {
         this.context.aclLog.addDenial(decision, args, user.name, this.describe());
@@ -321,7 +312,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(texts.notAllowedWhileSubscribed(info.name), info.name, 'rejected');
       return;
     }
-    if (this.runLocal(info, args)) {
+    if ((traits & TRAIT_LOCAL) !== 0 && this.runLocal(info, args)) {
       this.commandDone(info.name, 'allowed');
       return;
     }
@@ -330,17 +321,16 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(encodeError(blockedText(info)), info.name, 'blocked');
       return;
     }
-    const rejection = neverForwardedReply(info);
-    if (rejection) {
-      this.reject(rejection, info.name, 'rejected');
+    if ((traits & TRAIT_NEVER_FORWARDED) !== 0) {
+      this.reject(neverForwardedReply(info)!, info.name, 'rejected');
       return;
     }
-    const effect = stateEffect(info, args);
+    const effect = (traits & TRAIT_STATE_EFFECT) !== 0 ? stateEffect(info, args) : null;
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
     const request = command.raw ?? encodeCommand(args);
     const cluster = this.context.cluster;
     const slot = cluster && !this.pinned ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request, 1, this.poolFor(info, user));
-    if (slot && isKeyListing(info)) this.filterKeyListing(slot, user, info, args);
+    if (slot && (traits & TRAIT_KEY_LISTING) !== 0) this.filterKeyListing(slot, user, info, args);
   }
 
   /**
@@ -404,7 +394,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Reports a command that was answered without the upstream. */
   commandDone(command: string, result: CommandResult): void {
-    const proxyNs = Number(process.hrtime.bigint() - this.commandStart);
+    const proxyNs = Number(hrtime.bigint() - this.commandStart);
     const user = this.user?.name ?? 'unauthenticated';
     this.observer.commandDone(user, command, result, proxyNs, 0);
     if (this.observer.auditsCommands) this.observer.commandAudited(this.source, user, command, result, proxyNs, 0, this.commandKeys);
@@ -484,12 +474,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     }
     const slot = this.commandSlot(commandName);
     slot.repliesLeft = repliesExpected;
-    slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
+    // One clock reading serves as the end of respguard's part and as the send time.
+    const now = hrtime.bigint();
+    slot.proxyNs = Number(now - this.commandStart);
     // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
     if (this.context.cluster && !this.pinned) slot.request = request;
     this.markSilence(slot);
     this.append(slot);
-    this.dispatch(target, request, slot);
+    this.dispatch(target, request, slot, now);
     return slot;
   }
 
@@ -515,14 +507,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /** Sends a request now, or holds it while another connection still has requests of this session in flight. */
-  private dispatch(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {
+  private dispatch(target: UpstreamConnection, request: Buffer, slot: ReplySlot, now?: bigint): void {
     if (this.held.length > 0 || (this.inFlight > 0 && this.upstream !== target)) {
       // Waiting for the replies on the other connection keeps this request from running
       // upstream before them.
       this.held.push({ target, request, slot, redirect: false });
       return;
     }
-    this.send(target, request, slot);
+    this.send(target, request, slot, now);
   }
 
   /** Adds an empty slot to the reply order, for a reply that respguard assembles from several upstream replies. */
@@ -569,10 +561,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     return true;
   }
 
-  private send(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {
+  /** Sends a request on `target` now. `now` is the current process.hrtime.bigint(), when the caller has read it already. */
+  private send(target: UpstreamConnection, request: Buffer, slot: ReplySlot, now = hrtime.bigint()): void {
     this.upstream = target;
     this.inFlight += 1;
-    slot.sentAt = process.hrtime.bigint();
+    slot.sentAt = now;
     if (!target.send(request, slot)) {
       if (!this.waitingForUpstream.has(target)) {
         // A connection that closes emits 'drain' first, so the wait never outlives it.
@@ -721,7 +714,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   slotFilled(slot: ReplySlot): void {
     if (slot.sentAt !== 0n) {
       this.inFlight -= 1;
-      const upstreamNs = Number(process.hrtime.bigint() - slot.sentAt);
+      const upstreamNs = Number(hrtime.bigint() - slot.sentAt);
       const result: CommandResult = slot.data === CONNECTION_LOST_REPLY ? 'upstream_error' : 'allowed';
       // A later AUTH or RESET, replied to locally, may have changed the session's user since the request left.
       this.observer.commandDone(slot.user, slot.command, result, slot.proxyNs, upstreamNs);
@@ -749,50 +742,36 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /**
-   * Queues reply bytes for the client. Replies that are adjacent views of one upstream chunk are
-   * joined without a copy, and everything written in one tick goes out corked, in one writev.
+   * Queues reply bytes for the client. Everything written in one tick goes out in one write, and
+   * one nextTick flushes every session that got replies.
    */
   private write(data: Buffer): void {
     // A socket destroyed at a limit is gone at once, before its 'close' event marks the session closed.
     if (this.closed || this.socket.destroyed) return;
     this.observer.bytes('out', data.length);
-    const pending = this.outgoing;
-    if (pending) {
-      const joined = joinAdjacent(pending, data);
-      if (joined) {
-        this.outgoing = joined;
-        return;
-      }
-      this.writeToSocket(pending);
-    }
-    this.outgoing = data;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncorkSession, this);
+    this.outgoing.add(data);
+    if (!this.outputQueued) {
+      this.outputQueued = true;
+      queueOutput(this);
     }
   }
 
   /**
-   * Hands reply bytes to the socket. Like Redis, respguard keeps reading a client whose replies
-   * pile up (a client may write a whole pipeline before it reads), and bounds the pile with
-   * `limits.maxOutputBuffer` instead: past it, the client is disconnected.
+   * Hands the queued reply bytes to the socket. Like Redis, respguard keeps reading a client
+   * whose replies pile up (a client may write a whole pipeline before it reads), and bounds the
+   * pile with `limits.maxOutputBuffer` instead: past it, the client is disconnected.
    */
-  private writeToSocket(data: Buffer): void {
-    if (this.socket.destroyed) return;
-    if (this.socket.write(data)) return;
+  flushOutput(): void {
+    this.outputQueued = false;
+    if (this.closed || this.socket.destroyed) {
+      this.outgoing.clear();
+      return;
+    }
+    if (this.outgoing.writeTo(this.socket)) return;
     if (this.socket.writableLength > this.context.limits.maxOutputBuffer) {
       this.observer.limitDisconnect(this.source, 'output_buffer', this.user?.name);
       this.destroy();
     }
-  }
-
-  uncork(): void {
-    this.corked = false;
-    const pending = this.outgoing;
-    this.outgoing = null;
-    if (pending && !this.closed) this.writeToSocket(pending);
-    this.socket.uncork();
   }
 
   /**
@@ -821,9 +800,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Ends the connection after the replies already queued, including those not yet handed to the socket. */
   private endSocket(): void {
-    const pending = this.outgoing;
-    this.outgoing = null;
-    if (pending && !this.closed) this.socket.write(pending);
+    if (this.closed) this.outgoing.clear();
+    else this.outgoing.writeTo(this.socket);
     this.socket.end();
   }
 
@@ -835,7 +813,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** True when every reply owed was handed to the socket and the socket wrote it. */
   get drained(): boolean {
-    return this.closed || (this.replyHead === null && this.outgoing === null && this.socket.writableLength === 0);
+    return this.closed || (this.replyHead === null && this.outgoing.isEmpty && this.socket.writableLength === 0);
   }
 
   destroy(): void {
@@ -874,6 +852,20 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 }
 
-function uncorkSession(session: Session): void {
-  session.uncork();
+/**
+ * Sessions with reply bytes not yet handed to their socket. One upstream read carries replies
+ * for many sessions, so one nextTick for all of them costs less than a cork and a nextTick per
+ * session.
+ */
+let sessionsWithOutput: Session[] = [];
+
+function queueOutput(session: Session): void {
+  if (sessionsWithOutput.length === 0) process.nextTick(flushSessionOutput);
+  sessionsWithOutput.push(session);
+}
+
+function flushSessionOutput(): void {
+  const sessions = sessionsWithOutput;
+  sessionsWithOutput = [];
+  for (const session of sessions) session.flushOutput();
 }

@@ -72,6 +72,11 @@ export function subscriptionKind(command: CommandInfo): SubscriptionKind {
   return SUBSCRIPTION_KINDS.get(command.name) ?? 'channel';
 }
 
+/** Returns whether `stateEffect` returns an effect for `command` with at least some arguments. */
+export function mayHaveStateEffect(command: CommandInfo): boolean {
+  return EFFECTS.has(command.name) || command.flags.has('blocking');
+}
+
 /**
  * Returns what `command` does to connection state, or null for a command that neither changes
  * nor holds it. Commands with Redis's `blocking` flag hold the connection, except XREAD and

@@ -19,7 +19,7 @@ import { ReplySlot } from '../session/reply-slot.js';
 import { upstreamUnavailableText } from '../session/texts.js';
 import { decodeReply } from '../resp/reply-value.js';
 import { connectUpstream } from './socket.js';
-import { joinAdjacent } from '../util/buffers.js';
+import { WriteBatch } from '../util/buffers.js';
 
 export type ConnectionState = 'connecting' | 'ready' | 'closed';
 
@@ -81,9 +81,10 @@ export class UpstreamConnection extends EventEmitter {
   private readonly socket: net.Socket;
   private readonly framer: ReplyFramer;
   /** Requests written since the last flush, sent together at the end of the event loop turn. */
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
+  private readonly batch = new WriteBatch();
   private flushScheduled = false;
+  /** Bytes queued for the socket (batch and write buffer) above which `send` returns false. */
+  private readonly maxQueuedBytes: number;
   /** A send returned false: some session waits for this connection's 'drain'. */
   private senderWaits = false;
   private closeReason = '';
@@ -102,6 +103,7 @@ export class UpstreamConnection extends EventEmitter {
     this.setMaxListeners(0);
     this.framer = new ReplyFramer({ maxDepth: options.maxReplyDepth, maxBulkLength: options.maxBulkLength });
     this.socket = connectUpstream(options);
+    this.maxQueuedBytes = this.socket.writableHighWaterMark * 64;
     this.socket.setTimeout(options.connectTimeoutMs);
     this.socket.once('timeout', () => this.destroy(`connect timed out after ${options.connectTimeoutMs} ms`));
     this.socket.once('connect', () => this.socket.setTimeout(0));
@@ -138,16 +140,12 @@ export class UpstreamConnection extends EventEmitter {
     else this.head = slot;
     this.tail = slot;
     this.pendingCount += 1;
-    const last = this.batch.length > 0 ? this.batch[this.batch.length - 1]! : null;
-    const joined = last ? joinAdjacent(last, request) : null;
-    if (joined) this.batch[this.batch.length - 1] = joined;
-    else this.batch.push(request);
-    this.batchBytes += request.length;
+    this.batch.add(request);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(flushBatch, this);
     }
-    const accepted = this.batchBytes + this.socket.writableLength < this.socket.writableHighWaterMark * 64;
+    const accepted = this.batch.bytes + this.socket.writableLength < this.maxQueuedBytes;
     if (!accepted) this.senderWaits = true;
     return accepted;
   }
@@ -155,20 +153,8 @@ export class UpstreamConnection extends EventEmitter {
   /** Writes the batch: small batches as one copied buffer, large ones as a writev of the parts. */
   flush(): void {
     this.flushScheduled = false;
-    const batch = this.batch;
-    if (batch.length === 0 || this.state === 'closed') return;
-    this.batch = [];
-    const bytes = this.batchBytes;
-    this.batchBytes = 0;
-    if (batch.length === 1) {
-      this.socket.write(batch[0]!);
-    } else if (bytes <= BATCH_COPY_LIMIT) {
-      this.socket.write(Buffer.concat(batch, bytes));
-    } else {
-      this.socket.cork();
-      for (const request of batch) this.socket.write(request);
-      this.socket.uncork();
-    }
+    if (this.batch.isEmpty || this.state === 'closed') return;
+    this.batch.writeTo(this.socket);
     // The kernel may take the whole batch at once, and then the socket never emits 'drain'.
     if (this.senderWaits && !this.socket.writableNeedDrain) this.emitDrain();
   }
@@ -327,9 +313,6 @@ function startsWith(bytes: Buffer, prefix: Buffer): boolean {
 function flushBatch(connection: UpstreamConnection): void {
   connection.flush();
 }
-
-/** Batches up to this size are copied into one buffer; larger ones are written part by part. */
-const BATCH_COPY_LIMIT = 64 * 1024;
 
 /** Reads HELLO's reply: a RESP3 map, or a flat key-value array in RESP2. */
 function factsFromHello(value: unknown): ServerFacts {
