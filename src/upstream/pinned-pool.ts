@@ -81,6 +81,19 @@ export class PinnedPool {
     return { active: this.active.size, idle: this.idle[2].length + this.idle[3].length };
   }
 
+  /**
+   * Closes every connection, idle or in use; each session that held one gets error replies for
+   * its requests in flight and is disconnected. Returns the number of requests that were in flight.
+   */
+  dropConnections(reason: string): number {
+    let failed = 0;
+    for (const connection of [...this.active, ...this.idle[2], ...this.idle[3]]) {
+      failed += connection.pendingCount;
+      connection.destroy(reason);
+    }
+    return failed;
+  }
+
   close(): void {
     this.closed = true;
     for (const protocol of [2, 3] as const) {

@@ -554,6 +554,11 @@ describe('cluster redirects', () => {
     const owner = cluster.addresses[await ownerOf(slot)]!;
     const wrong = cluster.addresses.slice(0, 3).find((address) => address !== owner)!;
     const movedBefore = await metricValue('respguard_upstream_redirects_total', `{node="${owner}",kind="moved"}`);
+    // A periodic topology read (every second) that ends between moved() and the GET would undo
+    // the wrong owner, so both run right after a read ended.
+    const refreshesBefore = server.context.cluster!.refreshes.ok;
+    const deadline = Date.now() + 5000;
+    while (server.context.cluster!.refreshes.ok === refreshesBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     // Points respguard's map at the wrong primary; the refresh that this schedules comes 100 ms later.
     server.context.cluster!.moved(slot, wrong);
     expect(await app.call(['GET', key])).toBe('$7\r\ncounted\r\n');
@@ -576,7 +581,7 @@ describe('cluster redirects', () => {
     const refreshesBefore = server.context.cluster!.refreshes.ok;
     const topologyLines = (): number => logs.lines.filter((line) => line.event === 'cluster_topology').length;
     const linesBefore = topologyLines();
-    // The periodic refresh (every 10 s) may already have learned the move; then no MOVED comes.
+    // The periodic refresh (every second) may already have learned the move; then no MOVED comes.
     const staleBefore = server.context.cluster!.poolForSlot(slot).address !== newOwner;
 
     expect(await (await node(from)).call(['GET', key])).toEqual({ error: `MOVED ${slot} ${newOwner}` });
