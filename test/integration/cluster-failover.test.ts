@@ -5,7 +5,8 @@
  * takes over on its own. The third stops another primary with SIGSTOP, so that its connections
  * stay open and its requests get no reply, until its replica takes over. No client may get a
  * wrong reply or wait for one without end. The time from the failover's start to the first write
- * that the new primary accepted is printed as a `[figures]` line.
+ * that the new primary accepted is printed as a `[figures]` line. The last test stops the primary
+ * that the topology reads go to, with no load, and checks that the reads move to another node.
  */
 import { readFileSync } from 'node:fs';
 import { Redis as IORedis } from 'ioredis';
@@ -339,5 +340,40 @@ describe('cluster failover', () => {
     expect(await metricValue('respguard_upstream_failovers_total')).toBe(failoversBefore + 1);
     await waitFor(() => !server.context.cluster!.nodeConnections().has(oldPrimary), 'the stalled primary pool to close');
     expect(server.isReady()).toBe(true);
+  }, 40_000);
+
+  it('reads the topology elsewhere when a read stalls', async () => {
+    // The periodic topology read goes to the first primary by slot, node 0, unless a request
+    // waits on it. With no load, a read sent to it after the stop gets no reply.
+    const primary = cluster.nodes[0]!;
+    const address = `127.0.0.1:${primary.port}`;
+    expect(server.context.cluster!.primaryPools()[0]!.address).toBe(address);
+    const timedOut = (): boolean =>
+      logs.lines.some((entry) => String(entry.msg).startsWith('no reply to CLUSTER NODES within 2000 ms') && entry.node === address);
+    expect(timedOut()).toBe(false);
+    const [tag] = await tagsOn(0, 1);
+
+    stoppedNode = primary;
+    primary.process.kill('SIGSTOP');
+    await waitFor(() => processState(primary.process.pid!) === 'T', 'the primary to stop', 2000);
+    await waitFor(timedOut, 'a topology read from the stopped node to time out', 5000);
+    const readsBefore = server.context.cluster!.refreshes.ok;
+    await waitFor(() => server.context.cluster!.refreshes.ok > readsBefore, 'a topology read from another node', 2000);
+    primary.process.kill('SIGCONT');
+    stoppedNode = null;
+
+    // After the second test node 0 has no replica, so it keeps its slots and serves them again once
+    // the cluster clears its fail flag. When this test runs alone, node 3 takes them over instead.
+    const connection = await RawClient.connect(port);
+    expect(await connection.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+    let reply = '';
+    await waitFor(async () => {
+      reply = await connection.call(['SET', `{${tag}}after-stall`, 'written']);
+      return reply === '+OK\r\n';
+    }, 'a write to the slots of the stopped node', 15_000);
+    expect(reply).toBe('+OK\r\n');
+    expect(await connection.call(['GET', `{${tag}}after-stall`])).toBe('$7\r\nwritten\r\n');
+    connection.close();
+    await waitFor(() => server.isReady(), 'every primary pool to be ready', 10_000);
   }, 40_000);
 });

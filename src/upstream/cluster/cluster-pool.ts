@@ -41,7 +41,6 @@ const MOVED_REFRESH_DELAY_MS = 100;
  * A topology read without a reply after this long is given up, so that a node that stalls
  * (upstream.commandTimeoutMs is off by default) cannot stop later reads.
  */
-// NOTE: no test stalls a node during a topology read, so this path has only been read, not run.
 const REFRESH_TIMEOUT_MS = 2000;
 /** Moved ranges logged one line each per refresh; the rest are summed up in one line. */
 const MAX_RANGE_LINES = 20;
