@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricsObserver } from '../../src/observability/metrics-observer.js';
 import type { RunningServer } from '../../src/server.js';
 import { keySlot } from '../../src/upstream/cluster/slots.js';
+import { CONNECTION_LOST_REPLY } from '../../src/upstream/connection.js';
 import { metricValue as metricValueOf, startClusterProxy } from '../helpers/cluster-proxy.js';
 import type { LogCapture } from '../helpers/proxy.js';
 import { queryNode, startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
@@ -295,6 +296,11 @@ describe('cluster failover', () => {
     const failoversBefore = await metricValue('respguard_upstream_failovers_total');
     const tags = await tagsOn(1, AFFECTED_CLIENTS);
     const [otherTag] = await tagsOn(2, 1);
+    // A client blocked on the primary holds a pinned connection to it.
+    const blocked = await RawClient.connect(port);
+    expect(await blocked.call(['AUTH', 'app', 'app-pass'])).toBe('+OK\r\n');
+    blocked.send(['BLPOP', `{${tags[0]}}list`, '0']);
+    await waitFor(async () => String(await queryNode(primary.port, cluster.password, ['INFO', 'clients'])).includes('blocked_clients:1'), 'the BLPOP to block');
     const load = await startLoad(tags, otherTag!);
 
     const stopSentAt = Date.now();
@@ -334,6 +340,11 @@ describe('cluster failover', () => {
     // The requests in flight on the stopped node were failed once the cluster flagged it, not at its retirement.
     const dropped = logs.lines.find((entry) => entry.msg === 'the cluster flagged a node as failed; closed its connections and failed its requests in flight' && entry.node === oldPrimary);
     expect(dropped).toMatchObject({ event: 'cluster_topology', node: oldPrimary });
+    // The blocked client got the error when its pinned connection closed, and its next command
+    // runs on the promoted replica.
+    expect(await blocked.reply(0)).toBe(CONNECTION_LOST_REPLY.toString());
+    expect(await blocked.call(['RPUSH', `{${tags[0]}}list`, 'after'])).toBe(':1\r\n');
+    blocked.close();
     const slot = keySlot(Buffer.from(tags[0]!));
     expect(server.context.cluster!.poolForSlot(slot).address).toBe(`127.0.0.1:${replica.port}`);
     await waitFor(async () => (await metricValue('respguard_upstream_failovers_total')) >= failoversBefore + 1, 'the failover count');
