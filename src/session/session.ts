@@ -118,6 +118,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private pinnedProtocol: Protocol = 2;
   /** Cluster mode: the hash slot that the pinned connection's WATCH, transaction or shard subscriptions are bound to, null before the first key or channel. */
   clusterSlot: number | null = null;
+  /** Cluster mode: the hash slot of the first key of the client's last write command, where WAIT and WAITAOF go; null before one. */
+  lastWriteSlot: number | null = null;
   /** The policy in force when the current transaction began. */
   transactionPolicy: Policy | null = null;
   /** RESP2 only: whether the pinned connection is subscribed upstream, from its confirmations. */

@@ -49,8 +49,10 @@ const EFFECTS = new Map<string, StateEffect>([
   // CLIENT UNBLOCK names a client by id: a respguard id must become an upstream id.
   ['client|unblock', 'unblock'],
   // WAIT and WAITAOF block until replicas acknowledge; they must not hold a shared connection.
-  // NOTE: on the pinned connection they wait for that connection's own writes, so a client
-  // whose writes went through a shared connection gets the replica count without waiting.
+  // NOTE: Redis waits for the replication offset of the pinned connection, not of the client's
+  // writes on shared connections. From 7.2 that is the offset of the connection's own last write
+  // (none, so WAIT returns at once). In 7.0 it is the server's offset after the connection's
+  // last command, which covers the client's earlier writes only when the connection was opened or reset after them.
   ['wait', 'blocking'],
   ['waitaof', 'blocking'],
 ]);

@@ -169,7 +169,10 @@ export class UpstreamConnection extends EventEmitter {
   /** Sends a request whose reply respguard reads itself, such as COMMAND; `callback` gets the reply bytes or an error reply. */
   sendInternal(args: readonly string[], callback: (bytes: Buffer) => void): void {
     const owner = { slotFilled: (slot: ReplySlot) => callback(slot.data ?? CONNECTION_LOST_REPLY) };
-    this.send(encodeCommand(args), new ReplySlot(owner));
+    const slot = new ReplySlot(owner);
+    // Stamped so that oldestPendingSince also reports an internal request that gets no reply.
+    slot.sentAt = process.hrtime.bigint();
+    this.send(encodeCommand(args), slot);
   }
 
   /**

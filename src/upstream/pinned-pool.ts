@@ -93,15 +93,18 @@ export class PinnedPool {
   }
 
   /**
-   * Closes every connection, handed out or idle, because the upstream they go to changed. Their
-   * sessions get errors for their pending requests and are disconnected.
+   * Closes every connection, idle or in use, because the upstream they go to changed or failed.
+   * Each session that held one gets error replies for its requests in flight and is
+   * disconnected. Returns the number of requests that were in flight.
    */
-  closeAll(reason: string): void {
+  closeAll(reason: string): number {
     this.generation += 1;
-    for (const protocol of [2, 3] as const) {
-      for (const connection of this.idle[protocol].splice(0)) connection.destroy(reason);
+    let failed = 0;
+    for (const connection of [...this.active, ...this.idle[2].splice(0), ...this.idle[3].splice(0)]) {
+      failed += connection.pendingCount;
+      connection.destroy(reason);
     }
-    for (const connection of [...this.active]) connection.destroy(reason);
+    return failed;
   }
 
   close(): void {

@@ -229,6 +229,37 @@ export class UpstreamPool extends EventEmitter {
     return best ?? connecting;
   }
 
+  /** Send time (process.hrtime.bigint) of the oldest request in flight on a shared connection, or 0n when none is. */
+  oldestPendingSince(): bigint {
+    let oldest = 0n;
+    for (const protocol of [2, 3] as const) {
+      for (const member of this.groups[protocol]) {
+        const since = member.connection?.oldestPendingSince() ?? 0n;
+        if (since !== 0n && (oldest === 0n || since < oldest)) oldest = since;
+      }
+    }
+    return oldest;
+  }
+
+  /**
+   * Closes every connection to the node at once, shared and pinned, so that their requests in
+   * flight get the connection-lost error reply instead of waiting for a node that does not
+   * reply. A pool that is not retired reconnects after the usual backoff. Returns the number
+   * of requests that were in flight.
+   */
+  dropConnections(reason: string): number {
+    let failed = 0;
+    for (const protocol of [2, 3] as const) {
+      for (const member of this.groups[protocol]) {
+        const connection = member.connection;
+        if (!connection) continue;
+        failed += connection.pendingCount;
+        connection.destroy(reason);
+      }
+    }
+    return failed + this.pinned.closeAll(reason);
+  }
+
   /** True when at least one connection of each protocol is ready. */
   get isReady(): boolean {
     return [2, 3].every((protocol) => this.groups[protocol as 2 | 3].some((m) => m.connection?.state === 'ready'));

@@ -462,6 +462,38 @@ describe('cluster transactions', () => {
   });
 });
 
+describe('cluster WAIT', () => {
+  /** Returns how many WAIT commands node `index` ran, from INFO commandstats. */
+  async function waitCalls(index: number): Promise<number> {
+    const info = String(await (await node(index)).call(['INFO', 'commandstats']));
+    const match = /cmdstat_wait:calls=([0-9]+)/.exec(info);
+    return match ? Number(match[1]) : 0;
+  }
+
+  it('sends WAIT to the last write node', async () => {
+    const writeNode = await ownerOf(keySlot(Buffer.from('{u}wait')));
+    expect(writeNode).not.toBe(0);
+    expect(server.context.cluster!.keylessPool().address).toBe(cluster.addresses[0]);
+    let readKey = '';
+    for (let i = 0; readKey === ''; i++) if ((await ownerOf(keySlot(Buffer.from(`read${i}`)))) === 0) readKey = `read${i}`;
+    const keylessBefore = await waitCalls(0);
+    const writeNodeBefore = await waitCalls(writeNode);
+    const app = await client();
+
+    // Before any write, WAIT goes to the keyless pool's node. Each node has one replica, which
+    // acknowledges within the timeout, so WAIT returns 1.
+    expect(await app.call(['WAIT', '1', '2000'])).toBe(':1\r\n');
+    expect(await waitCalls(0)).toBe(keylessBefore + 1);
+    expect(await app.call(['SET', '{u}wait', 'written'])).toBe('+OK\r\n');
+    // A read on another node leaves the write's node in place.
+    expect(await app.call(['GET', readKey])).toBe('$-1\r\n');
+    expect(await app.call(['WAIT', '1', '2000'])).toBe(':1\r\n');
+    expect(await waitCalls(writeNode)).toBe(writeNodeBefore + 1);
+    expect(await waitCalls(0)).toBe(keylessBefore + 1);
+    app.close();
+  });
+});
+
 describe('cluster sharded pub/sub', () => {
   it('delivers SPUBLISH to SSUBSCRIBE on another node', async () => {
     expect(await ownerOf(keySlot(Buffer.from('{u}chan')))).not.toBe(0);
@@ -562,6 +594,11 @@ describe('cluster redirects', () => {
     const owner = cluster.addresses[await ownerOf(slot)]!;
     const wrong = cluster.addresses.slice(0, 3).find((address) => address !== owner)!;
     const movedBefore = await metricValue('respguard_upstream_redirects_total', `{node="${owner}",kind="moved"}`);
+    // A periodic topology read (every second) that ends between moved() and the GET would undo
+    // the wrong owner, so both run right after a read ended.
+    const refreshesBefore = server.context.cluster!.refreshes.ok;
+    const deadline = Date.now() + 5000;
+    while (server.context.cluster!.refreshes.ok === refreshesBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     // Points respguard's map at the wrong primary; the refresh that this schedules comes 100 ms later.
     server.context.cluster!.moved(slot, wrong);
     expect(await app.call(['GET', key])).toBe('$7\r\ncounted\r\n');
@@ -584,7 +621,7 @@ describe('cluster redirects', () => {
     const refreshesBefore = server.context.cluster!.refreshes.ok;
     const topologyLines = (): number => logs.lines.filter((line) => line.event === 'cluster_topology').length;
     const linesBefore = topologyLines();
-    // The periodic refresh (every 10 s) may already have learned the move; then no MOVED comes.
+    // The periodic refresh (every second) may already have learned the move; then no MOVED comes.
     const staleBefore = server.context.cluster!.poolForSlot(slot).address !== newOwner;
 
     expect(await (await node(from)).call(['GET', key])).toEqual({ error: `MOVED ${slot} ${newOwner}` });

@@ -3,12 +3,17 @@
  * UpstreamPool of shared connections per primary. Sessions ask it which pool serves a slot.
  *
  * The map is read at start, every REFRESH_INTERVAL_MS, and soon after a MOVED reply (which also
- * updates the one slot at once). While a primary has no ready connection it is read every
- * CHECK_INTERVAL_MS, so that a replica's promotion is learned soon after the cluster made it.
+ * updates the one slot at once). While a primary has no ready connection, or has a request in
+ * flight for longer than STALL_SUSPECT_MS, the map is read every CHECK_INTERVAL_MS. A replica's
+ * promotion is then learned soon after the cluster made it, also when the old primary stalls
+ * without closing its connections. Reads go to nodes that do not look stalled first.
  * Until the first map arrives, every request goes to a seed node, whose MOVED replies the
  * sessions follow.
+ *
  * Pools of nodes that are no longer primaries are retired: they stop reconnecting and close
- * each connection once its requests in flight got their replies.
+ * each connection once its requests in flight got their replies. A node that the cluster newly
+ * flagged `fail` gets its connections closed at once instead, so that requests waiting on a
+ * stalled node get the connection-lost error reply when the cluster gives up on it.
  */
 import { EventEmitter } from 'node:events';
 import type { LimitsConfig, UpstreamConfig } from '../../config/types.js';
@@ -20,16 +25,22 @@ import { decodeResp2 } from '../resp2-decode.js';
 import { SlotMap, type TopologyChange } from './slot-map.js';
 import { parseClusterNodes, type TopologyView } from './topology.js';
 
-const REFRESH_INTERVAL_MS = 10_000;
-/** How often the pools' health is checked; a primary without a ready connection triggers a refresh. */
+/** Reading CLUSTER NODES every second costs a node little, because its reply has one short line per node. */
+const REFRESH_INTERVAL_MS = 1000;
+/** How often the pools' health is checked; a primary without a ready connection or with a stalled request triggers a refresh. */
 const CHECK_INTERVAL_MS = 100;
+/**
+ * A primary whose oldest request in flight on a shared connection waited longer than this may
+ * have stalled. Shared connections carry no blocking commands, so a healthy node replies sooner
+ * unless a single command runs this long.
+ */
+const STALL_SUSPECT_MS = 500;
 /** A burst of MOVED replies during a resharding triggers one refresh, not one per reply. */
 const MOVED_REFRESH_DELAY_MS = 100;
 /**
  * A topology read without a reply after this long is given up, so that a node that stalls
  * (upstream.commandTimeoutMs is off by default) cannot stop later reads.
  */
-// NOTE: no test stalls a node during a topology read, so this path has only been read, not run.
 const REFRESH_TIMEOUT_MS = 2000;
 /** Moved ranges logged one line each per refresh; the rest are summed up in one line. */
 const MAX_RANGE_LINES = 20;
@@ -68,6 +79,8 @@ export class ClusterPool extends EventEmitter {
   readonly redirects = new Map<string, Record<RedirectKind, number>>();
   /** Primaries replaced by one of their replicas, as seen in the topology. */
   failovers = 0;
+  /** Addresses flagged `fail` in the last view applied. */
+  private failedNodes: ReadonlySet<string> = new Set();
   /** Reconnects of pools that closed, so that the summed count never goes down. */
   private closedPoolReconnects = 0;
 
@@ -167,7 +180,7 @@ export class ClusterPool extends EventEmitter {
     this.movedTimer.unref();
   }
 
-  /** Refreshes the map when it is due or a primary has no ready connection, and drops retired pools whose connections all closed. */
+  /** Refreshes the map when it is due or a primary has no ready connection or looks stalled, and drops retired pools whose connections all closed. */
   private check(): void {
     for (const pool of this.retiring) {
       const stats = pool.stats();
@@ -182,16 +195,31 @@ export class ClusterPool extends EventEmitter {
     }
     const due = Date.now() - this.lastRefreshAt >= REFRESH_INTERVAL_MS;
     const primaryDown = this.map.primaries.some((address) => this.pools.get(address)?.stats().ready === 0);
-    if (due || primaryDown || !this.map.known) this.refresh();
+    const primaryStalled = this.map.primaries.some((address) => this.looksStalled(address));
+    if (due || primaryDown || primaryStalled || !this.map.known) this.refresh();
+  }
+
+  /** True when the pool of `address` has a request in flight for longer than STALL_SUSPECT_MS. */
+  private looksStalled(address: string): boolean {
+    const since = this.pools.get(address)?.oldestPendingSince() ?? 0n;
+    return since !== 0n && process.hrtime.bigint() - since > BigInt(STALL_SUSPECT_MS) * 1_000_000n;
+  }
+
+  /**
+   * Returns the nodes to read the topology from: primaries, seeds and other known nodes. Nodes
+   * that look stalled come after the others, and the node of the last read that timed out comes last.
+   */
+  private refreshCandidates(): string[] {
+    const all = [...new Set([...this.map.primaries, ...this.seeds, ...this.pools.keys()])];
+    const rank = (address: string): number => (address === this.timedOutNode ? 2 : this.looksStalled(address) ? 1 : 0);
+    return all.map((address) => ({ address, rank: rank(address) })).sort((a, b) => a.rank - b.rank).map((entry) => entry.address);
   }
 
   /** Reads CLUSTER NODES from the first node that has a ready connection, primaries first, and applies it. */
   refresh(): void {
     if (this.refreshing || this.closed) return;
     this.lastRefreshAt = Date.now();
-    const candidates = new Set([...this.map.primaries, ...this.seeds, ...this.pools.keys()]);
-    if (this.timedOutNode !== null && candidates.delete(this.timedOutNode)) candidates.add(this.timedOutNode);
-    for (const address of candidates) {
+    for (const address of this.refreshCandidates()) {
       const connection = this.pools.get(address)?.pick(2);
       if (!connection || connection.state !== 'ready') continue;
       this.refreshing = true;
@@ -235,7 +263,27 @@ export class ClusterPool extends EventEmitter {
     this.failovers += change.failovers;
     for (const address of this.map.primaries) this.poolFor(address);
     this.retireLeftPools();
+    this.dropNewlyFailed(view.failed, from);
     this.logChange(change, from, first);
+  }
+
+  /**
+   * Closes the connections of nodes that the view flags `fail` and the previous view did not,
+   * also of pools still closing. Their requests in flight get the connection-lost error reply
+   * (the command may or may not have run) instead of waiting for a node that may have stalled.
+   * Acting only on the change keeps a node flagged for long from losing its connections on every read.
+   */
+  private dropNewlyFailed(failed: ReadonlySet<string>, from: string): void {
+    const previous = this.failedNodes;
+    this.failedNodes = failed;
+    for (const pool of this.allPools()) {
+      if (!failed.has(pool.address) || previous.has(pool.address)) continue;
+      const requests = pool.dropConnections('the cluster flagged the node as failed');
+      this.logger.warn(
+        { event: 'cluster_topology', source: from, node: pool.address, requests },
+        'the cluster flagged a node as failed; closed its connections and failed its requests in flight',
+      );
+    }
   }
 
   /** Retires the pools of nodes that serve no slot in the map now. */

@@ -6,6 +6,9 @@
  * SPLITTABLE (see split.ts). The commands in FAN_OUT go to every primary, and SCAN walks the
  * primaries one after the other (see scan.ts).
  *
+ * WAIT and WAITAOF go to the node that serves the slot of the client's last write command, the
+ * node whose replicas received that write, and to the keyless pool's node before any write.
+ *
  * Redirects: a MOVED reply updates the slot map and sends the same bytes to the named node, and
  * an ASK reply sends ASKING and the bytes to the named node, at most MAX_REDIRECTS times.
  */
@@ -32,6 +35,10 @@ const MULTI_REQUEST = encodeCommand(['MULTI']);
 /** requestSlot's result for keys in several slots. */
 const CROSS_SLOT = -1;
 const MOVED_PREFIX = Buffer.from('-MOVED ');
+/** Keyless commands that wait for the replicas of the node of the client's last write. */
+const REPLICATION_WAITS = new Set(['wait', 'waitaof']);
+/** Key spec flags of keys that a command writes. */
+const WRITE_KEY_FLAGS = new Set(['RW', 'OW', 'RM']);
 const ASK_PREFIX = Buffer.from('-ASK ');
 
 /**
@@ -68,11 +75,26 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
     return session.forward(info.name, request, 1, cluster.keylessPool());
   }
   const slot = slotOfKeys(args, keys);
-  if (slot !== CROSS_SLOT) return session.forward(info.name, request, 1, cluster.poolForSlot(slot));
+  if (slot !== CROSS_SLOT) {
+    noteWrite(session, info, slot);
+    return session.forward(info.name, request, 1, cluster.poolForSlot(slot));
+  }
 
-  if (SPLITTABLE.has(info.name)) return splitBySlot(session, cluster, info.name, args, keys);
+  if (SPLITTABLE.has(info.name)) {
+    noteWrite(session, info, keySlot(args[keys[0]!.index]!));
+    return splitBySlot(session, cluster, info.name, args, keys);
+  }
   session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
   return null;
+}
+
+/**
+ * Records `slot` as the session's last write slot when the command may write: it has the
+ * `write` flag, or a key spec that writes (RW, OW or RM), as EVAL and FCALL have. A write split
+ * over several slots records the slot of its first key.
+ */
+function noteWrite(session: Session, info: CommandInfo, slot: number): void {
+  if (info.flags.has('write') || info.keySpecs.some((spec) => spec.flags.some((flag) => WRITE_KEY_FLAGS.has(flag)))) session.lastWriteSlot = slot;
 }
 
 /** Returns the slot shared by `keys`, or CROSS_SLOT when they span several. */
@@ -90,7 +112,8 @@ function requestSlot(info: CommandInfo, args: readonly Buffer[]): number | null 
 
 /**
  * Chooses the node whose pinned pool serves a state command (WATCH, a blocking command): the
- * primary of its keys' slot, or the keyless pool's node for a keyless one. Returns null after rejecting
+ * primary of its keys' slot, or the keyless pool's node for a keyless one, except that WAIT and
+ * WAITAOF go to the primary of the session's last write slot. Returns null after rejecting
  * the command with CROSSSLOT when its keys span slots or differ from the slot of the session's
  * WATCH or transaction. `bind` makes the slot the session's transaction slot.
  */
@@ -100,7 +123,11 @@ export function pinPoolFor(session: Session, cluster: ClusterPool, info: Command
     session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
     return null;
   }
-  if (slot === null) return cluster.keylessPool();
+  if (slot === null) {
+    const lastWrite = session.lastWriteSlot;
+    return REPLICATION_WAITS.has(info.name) && lastWrite !== null ? cluster.poolForSlot(lastWrite) : cluster.keylessPool();
+  }
+  noteWrite(session, info, slot);
   if (bind) session.clusterSlot = slot;
   return cluster.poolForSlot(slot);
 }

@@ -23,6 +23,11 @@ export interface TopologyView {
   readonly ranges: readonly SlotRange[];
   /** Addresses of the replicas of each primary address, failed replicas left out. */
   readonly replicas: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Addresses of the nodes flagged `fail`: a majority of the primaries found them unreachable
+   * for longer than `cluster-node-timeout`. A node that only this view suspects (`fail?`) is not in it.
+   */
+  readonly failed: ReadonlySet<string>;
 }
 
 interface NodeLine {
@@ -48,7 +53,9 @@ export function parseClusterNodes(text: string, fallbackHost: string): TopologyV
   const addressById = new Map(nodes.map((node) => [node.id, node.address]));
   const ranges: SlotRange[] = [];
   const replicas = new Map<string, Set<string>>();
+  const failed = new Set<string>();
   for (const node of nodes) {
+    if (node.failed) failed.add(node.address);
     if (node.primaryId !== null) {
       const primary = addressById.get(node.primaryId);
       if (primary === undefined || node.failed) continue;
@@ -66,7 +73,7 @@ export function parseClusterNodes(text: string, fallbackHost: string): TopologyV
     }
   }
   ranges.sort((a, b) => a.start - b.start);
-  return { ranges, replicas };
+  return { ranges, replicas, failed };
 }
 
 /**

@@ -44,6 +44,17 @@ describe('parseClusterNodes', () => {
     expect(view.replicas.has('127.0.0.1:7002')).toBe(false);
   });
 
+  it('lists nodes flagged fail, not fail?', () => {
+    const text = [
+      line('a', '127.0.0.1:7000', 'master,fail', '-', 1),
+      line('b', '127.0.0.1:7001', 'master,fail?', '-', 2, '5461-10922'),
+      line('d', '127.0.0.1:7003', 'myself,master', '-', 7, '0-5460'),
+      line('f', '127.0.0.1:7005', 'slave,fail', 'b', 2),
+    ].join('\n');
+    const view = parseClusterNodes(text, '127.0.0.1');
+    expect([...view.failed].sort()).toEqual(['127.0.0.1:7000', '127.0.0.1:7005']);
+  });
+
   it('reads single slots and skips migration markers', () => {
     const text = line('a', ':7000', 'myself,master', '-', 4, '0-99 100 [101->-b] [102-<-c] 200-300');
     const view = parseClusterNodes(text, '10.0.0.1');
