@@ -50,8 +50,11 @@ proxy cannot start.
 
 Loads FILE as respguard would at start-up, compiles every user's ACL rules and the
 blocklist, and prints "FILE: OK (N listeners, M users)". Errors go to standard
-error, one per line. Warnings (users in report-only mode, users allowed to run
-scripts) also go to standard error and do not change the exit status.
+error, one per line. Warnings about valid but weak settings (plaintext listeners
+and passwords, nopass users, users allowed everything or MONITOR, an empty
+blocklist, unverified upstream TLS, limits below 1 MiB, report-only users, users
+allowed to run scripts) also go to standard error and do not change the exit
+status.
 
 Options:
   -h, --help   Print this help
