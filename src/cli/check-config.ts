@@ -1,5 +1,5 @@
 /**
- * `respguard check-config FILE`: validates a config the way start-up does, including the ACL
+ * `respguard check-config FILE` (or `--config FILE`): validates a config the way start-up does, including the ACL
  * rules and the blocklist, without opening a socket. Settings that are valid but weaken security
  * (plaintext listeners and passwords, nopass, users allowed everything or MONITOR, an empty
  * blocklist, unverified upstream TLS, tiny limits, report-only users, users allowed to run
@@ -11,25 +11,25 @@ import { AclUser } from '../acl/user.js';
 import { isLoopbackHost } from '../config/cidr.js';
 import type { Config } from '../config/types.js';
 import type { Policy } from '../policy.js';
-import { EXIT_USAGE, parseCommandArgs, printUsageError } from './args.js';
+import { configFileArgument, EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { loadPolicy } from './load-policy.js';
 
 /** Runs `check-config`; returns 0 when the config is valid, 1 when not, 2 on a usage error. */
 export async function checkConfigCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseCommandArgs('check-config', args, {}, io, true);
+  const parsed = parseCommandArgs('check-config', args, { config: { type: 'string', short: 'c' } }, io, true);
   if (parsed === undefined) return EXIT_USAGE;
   if (parsed.values.help) {
     io.stdout.write(HELP['check-config']!);
     return 0;
   }
-  if (parsed.positionals.length !== 1) {
-    printUsageError('check-config', 'expected exactly one FILE argument', io);
+  const { file, error } = configFileArgument(stringOption(parsed, 'config'), parsed.positionals);
+  if (file === undefined) {
+    printUsageError('check-config', error, io);
     return EXIT_USAGE;
   }
 
-  const file = parsed.positionals[0]!;
   const loaded = await loadPolicy(file, io);
   if (loaded === undefined) return 1;
 

@@ -8,7 +8,7 @@
 import { blockedText } from '../acl/blocklist.js';
 import { explainDenial } from '../acl/explain.js';
 import { nopermText } from '../acl/noperm.js';
-import { EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
+import { configFileArgument, EXIT_USAGE, parseCommandArgs, positionalsAroundTerminator, printUsageError, stringOption } from './args.js';
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { loadPolicy } from './load-policy.js';
@@ -29,12 +29,20 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
     return 0;
   }
 
-  const file = stringOption(parsed, 'config');
+  // The config file may also come as the one argument before `--`: `dryrun FILE -u NAME -- GET k`.
+  const { before, after: request } = positionalsAroundTerminator(parsed);
+  const option = stringOption(parsed, 'config');
+  const configArgument = option === undefined && before.length === 0 ? undefined : configFileArgument(option, before);
+  if (configArgument?.error !== undefined) {
+    printUsageError('dryrun', configArgument.error, io);
+    return EXIT_USAGE;
+  }
+  const file = configArgument?.file;
   const userName = stringOption(parsed, 'user');
   const missing: string[] = [];
   if (file === undefined) missing.push('--config FILE');
   if (userName === undefined) missing.push('--user NAME');
-  if (parsed.positionals.length === 0) missing.push('a COMMAND after --');
+  if (request.length === 0) missing.push('a COMMAND after --');
   if (file === undefined || userName === undefined || missing.length > 0) {
     printUsageError('dryrun', `missing ${missing.join(', ')}`, io);
     return EXIT_USAGE;
@@ -49,7 +57,7 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT_USAGE;
   }
 
-  const commandArgs = parsed.positionals.map((arg) => Buffer.from(arg, 'utf8'));
+  const commandArgs = request.map((arg) => Buffer.from(arg, 'utf8'));
   const lookup = loaded.table.resolve(commandArgs);
   // Lookup errors quote request bytes decoded as latin1; encoding back gives the bytes Redis sends.
   if (lookup.kind !== 'ok') return verdict(io, 'rejected: the request is invalid', Buffer.from(lookup.error, 'latin1'));

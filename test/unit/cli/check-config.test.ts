@@ -149,8 +149,33 @@ describe('check-config', () => {
     const io = makeIo();
     expect(await main(['check-config'], io)).toBe(2);
     expect(io.stderrText()).toBe(
-      'respguard check-config: expected exactly one FILE argument\nRun "respguard check-config --help" for usage.\n',
+      'respguard check-config: missing the config file: give it as FILE or as --config FILE\nRun "respguard check-config --help" for usage.\n',
     );
+  });
+
+  it.each([['--config'], ['-c'], ['--config=']])('accepts the file after %s', async (option) => {
+    const file = configs.write('option.yaml', VALID);
+    const args = option === '--config=' ? [`--config=${file}`] : [option, file];
+    const io = makeIo();
+    expect(await main(['check-config', ...args], io)).toBe(0);
+    expect(io.stdoutText()).toBe(`${file}: OK (2 listeners, 3 users)\n`);
+    expect(io.stderrText()).toBe('');
+  });
+
+  it('rejects the file given twice', async () => {
+    const file = configs.write('twice.yaml', VALID);
+    const io = makeIo();
+    expect(await main(['check-config', '--config', file, file], io)).toBe(2);
+    expect(io.stdoutText()).toBe('');
+    expect(io.stderrText()).toBe(
+      'respguard check-config: give the config file once, either as FILE or as --config FILE\nRun "respguard check-config --help" for usage.\n',
+    );
+  });
+
+  it('rejects two FILE arguments', async () => {
+    const io = makeIo();
+    expect(await main(['check-config', 'a.yaml', 'b.yaml'], io)).toBe(2);
+    expect(io.stderrText()).toBe('respguard check-config: expected one FILE argument, got 2\nRun "respguard check-config --help" for usage.\n');
   });
 
   it('prints help', async () => {

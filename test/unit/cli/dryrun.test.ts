@@ -181,6 +181,30 @@ describe('dryrun', () => {
     );
   });
 
+  it('takes FILE before --', async () => {
+    const io = makeIo();
+    expect(await main(['dryrun', file, '-u', 'cache_reader', '--', 'GET', 'cache:1'], io)).toBe(0);
+    expect(io.stdoutText()).toBe('OK\n');
+    expect(io.stderrText()).toBe('');
+  });
+
+  it('rejects FILE together with --config', async () => {
+    const io = makeIo();
+    expect(await main(['dryrun', file, '-c', file, '-u', 'admin', '--', 'PING'], io)).toBe(2);
+    expect(io.stdoutText()).toBe('');
+    expect(io.stderrText()).toBe(
+      'respguard dryrun: give the config file once, either as FILE or as --config FILE\nRun "respguard dryrun --help" for usage.\n',
+    );
+  });
+
+  it('reads arguments without -- as the command', async () => {
+    const io = makeIo();
+    expect(await main(['dryrun', '-c', file, '-u', 'cache_reader', 'GET', 'other:1'], io)).toBe(1);
+    expect(io.stdoutText()).toBe(
+      `denied: user "cache_reader" may not read key "other:1" (argument 1 of 'get'), because no key pattern of its root rules (~cache:*) allows read access to it. The client gets: ${KEY_REPLY}\n`,
+    );
+  });
+
   it('passes dashed arguments after --', async () => {
     const io = makeIo();
     expect(await main(['dryrun', '-c', file, '-u', 'admin', '--', 'SET', 'k', '-1'], io)).toBe(0);
