@@ -1,9 +1,9 @@
 /**
  * `respguard dryrun`: shows what respguard would do with one command from one user, in the
  * order a session checks a request: command lookup and arity, then the user's ACL rules
- * (skipped for commands flagged no_auth, as Redis does), then the blocklist. The verdict is
- * one line for the operator: `OK`, or `denied:`, `blocked:` or `rejected:` with the reason and
- * the error reply that the client would get.
+ * (skipped for commands flagged no_auth, as Redis does), then the blocklist, then the refusal
+ * of the replication commands. The verdict is one line for the operator: `OK`, or `denied:`,
+ * `blocked:` or `rejected:` with the reason and the error reply that the client would get.
  */
 import { blockedText } from '../acl/blocklist.js';
 import { explainDenial } from '../acl/explain.js';
@@ -12,6 +12,8 @@ import { configFileArgument, EXIT_USAGE, parseCommandArgs, positionalsAroundTerm
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { loadPolicy } from './load-policy.js';
+import { isReplicationCommand } from '../session/handling.js';
+import { replicationNotSupportedText } from '../session/texts.js';
 
 /** Exit status of a command that respguard would not forward. */
 const EXIT_DENIED = 1;
@@ -74,6 +76,10 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
     const entry = command.parent !== undefined && !loaded.config.blockCommands.includes(command.name.toUpperCase()) ? command.parent : command;
     const reason = `blocked: '${command.name}' is blocked for every user by the ${entry.name.toUpperCase()} entry of blockCommands`;
     return verdict(io, reason, blockedText(command));
+  }
+  if (isReplicationCommand(command)) {
+    const reason = `rejected: '${command.name}' never runs through respguard, because it would turn a pooled upstream connection into a replication stream`;
+    return verdict(io, reason, replicationNotSupportedText(command.name));
   }
 
   io.stdout.write('OK\n');

@@ -8,7 +8,7 @@ export const NOAUTH = encodeError('NOAUTH Authentication required.');
 export const WRONGPASS = encodeError('WRONGPASS invalid username-password pair or user is disabled.');
 export const NOPROTO = encodeError('NOPROTO unsupported protocol version');
 export const HELLO_NOAUTH = encodeError(
-  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
 );
 export const HELLO_BAD_VERSION = encodeError('ERR Protocol version is not an integer or out of range');
 export const AUTH_DEFAULT_NOPASS = encodeError(
@@ -43,7 +43,12 @@ export function notSupportedInMulti(name: string): Buffer {
 
 /** Reply to SYNC, PSYNC and REPLCONF, which would turn an upstream connection into a replication stream. */
 export function replicationNotSupported(name: string): Buffer {
-  return encodeError(`ERR '${name}' cannot run through respguard: a replica must connect to Redis directly`);
+  return encodeError(replicationNotSupportedText(name));
+}
+
+/** The error text of {@link replicationNotSupported}, without the RESP framing. */
+export function replicationNotSupportedText(name: string): string {
+  return `ERR '${name}' cannot run through respguard: a replica must connect to Redis directly`;
 }
 
 /** Reply when every connection that sessions may pin is in use. */

@@ -152,6 +152,20 @@ describe('dryrun', () => {
     expect(result.stderr).toBe('');
   });
 
+  it.each([
+    ['replconf', ['REPLCONF', 'listening-port', '6390']],
+    ['psync', ['PSYNC', '?', '-1']],
+    ['sync', ['SYNC']],
+  ])('reports the refusal of %s', async (name, command) => {
+    const result = await dryrun('admin', command);
+    expect(result.stdout).toBe(
+      `rejected: '${name}' never runs through respguard, because it would turn a pooled upstream connection into a replication stream. ` +
+        `The client gets: ERR '${name}' cannot run through respguard: a replica must connect to Redis directly\n`,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+  });
+
   it('reports an unknown command', async () => {
     const result = await dryrun('admin', ['NOSUCH']);
     expect(result.code).toBe(1);
