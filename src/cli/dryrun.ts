@@ -12,8 +12,7 @@ import { configFileArgument, EXIT_USAGE, parseCommandArgs, positionalsAroundTerm
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { loadPolicy } from './load-policy.js';
-import { isReplicationCommand } from '../session/handling.js';
-import { replicationNotSupportedText } from '../session/texts.js';
+import { isReplicationCommand, replicationRefusalText } from '../commands/replication.js';
 
 /** Exit status of a command that respguard would not forward. */
 const EXIT_DENIED = 1;
@@ -79,7 +78,7 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
   }
   if (isReplicationCommand(command)) {
     const reason = `rejected: '${command.name}' never runs through respguard, because it would turn a pooled upstream connection into a replication stream`;
-    return verdict(io, reason, replicationNotSupportedText(command.name));
+    return verdict(io, reason, replicationRefusalText(command.name));
   }
 
   io.stdout.write('OK\n');

@@ -1,30 +1,16 @@
 /**
  * What respguard does with each command, described from the session's own tables: answered by
  * respguard, refused, blocked by the default blocklist, run on a pinned connection, or forwarded
- * (with the checks that apply). scripts/gen-command-table.ts writes it into docs/commands.md,
- * and `respguard dryrun` reports the refusals.
+ * (with the checks that apply). scripts/gen-command-table.ts writes it into docs/commands.md.
  */
 import { Blocklist, DEFAULT_BLOCKED_COMMANDS } from '../acl/blocklist.js';
 import { isKeyListing } from '../acl/key-listing.js';
 import { StricterCheck, stricterChecksOf } from '../acl/table-index.js';
+import { isReplicationCommand } from '../commands/replication.js';
 import type { CommandTable } from '../commands/table.js';
 import type { CommandInfo } from '../commands/types.js';
 import { localHandler } from './local-commands.js';
 import { stateEffect, type StateEffect } from './stateful.js';
-
-/**
- * Commands that turn the connection they run on into a replication stream. No connection of
- * the pool may carry one, so respguard refuses them whatever the blocklist contains.
- *
- * NOTE: session.ts keeps its own copy of this set (NEVER_FORWARDED), and
- * test/regressions/session-edge-cases.test.ts checks that the proxy refuses each of these three.
- */
-export const REPLICATION_COMMANDS: ReadonlySet<string> = new Set(['sync', 'psync', 'replconf']);
-
-/** True for SYNC, PSYNC and REPLCONF, which respguard never forwards. */
-export function isReplicationCommand(command: CommandInfo): boolean {
-  return REPLICATION_COMMANDS.has((command.parent ?? command).name);
-}
 
 /** ACL subcommands that respguard rejects because its users live in the config file. */
 const ACL_MANAGED_IN_CONFIG: ReadonlySet<string> = new Set(['acl|setuser', 'acl|deluser', 'acl|load', 'acl|save']);

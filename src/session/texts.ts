@@ -2,6 +2,7 @@
  * Error replies that the session sends itself, with Redis 7.0's texts where Redis has one, as
  * prebuilt Buffers. Texts never include argument values, which could hold secrets.
  */
+import { replicationRefusalText } from '../commands/replication.js';
 import { encodeError } from '../resp/encode.js';
 
 export const NOAUTH = encodeError('NOAUTH Authentication required.');
@@ -43,12 +44,7 @@ export function notSupportedInMulti(name: string): Buffer {
 
 /** Reply to SYNC, PSYNC and REPLCONF, which would turn an upstream connection into a replication stream. */
 export function replicationNotSupported(name: string): Buffer {
-  return encodeError(replicationNotSupportedText(name));
-}
-
-/** The error text of {@link replicationNotSupported}, without the RESP framing. */
-export function replicationNotSupportedText(name: string): string {
-  return `ERR '${name}' cannot run through respguard: a replica must connect to Redis directly`;
+  return encodeError(replicationRefusalText(name));
 }
 
 /** Reply when every connection that sessions may pin is in use. */
