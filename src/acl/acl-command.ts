@@ -12,6 +12,7 @@
  * report-only mode, whose denied commands the session lets through, still cannot read other
  * users' password digests or the log.
  */
+import { refusalText } from '../commands/never-forwarded.js';
 import { CommandTable } from '../commands/table.js';
 import type { CommandInfo } from '../commands/types.js';
 import type { Policy } from '../policy.js';
@@ -89,7 +90,7 @@ function cat(context: AclCommandContext, _command: CommandInfo, args: readonly B
   return reply ?? encodeQuotingError(`ERR Unknown category '${quoted(args[2]!)}'`);
 }
 
-/** ACL DRYRUN user command [arg ...]: respguard's decision, including its blocklist, in Redis's texts. */
+/** ACL DRYRUN user command [arg ...]: respguard's decision, including its blocklist and its refusal of replication commands, in Redis's texts. */
 function dryrun(context: AclCommandContext, _command: CommandInfo, args: readonly Buffer[]): Buffer {
   const target = findUser(context.policy, args[2]!);
   if (target === undefined) return encodeQuotingError(`ERR User '${cString(args[2]!).toString('latin1')}' not found`);
@@ -107,6 +108,8 @@ function dryrun(context: AclCommandContext, _command: CommandInfo, args: readonl
   if (context.policy.blocklist.blocks(lookup.command)) {
     return encodeBulk(blockedText(lookup.command).replace(/^ERR /, ''), context.protocol);
   }
+  const refusal = refusalText(lookup.command);
+  if (refusal !== undefined) return encodeBulk(refusal.replace(/^ERR /, ''), context.protocol);
   return OK;
 }
 

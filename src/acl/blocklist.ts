@@ -13,7 +13,8 @@ import { lowerAscii, tableIndex } from './table-index.js';
 export const DEFAULT_BLOCKED_COMMANDS: readonly string[] = Object.freeze([
   'FLUSHALL', // deletes the data of every database
   'FLUSHDB', // deletes the data of the selected database
-  'CONFIG', // reads or changes server settings, such as requirepass and dir
+  'SWAPDB', // swaps two databases, so every client of one sees the other's data
+  'CONFIG', // reads or changes server settings, such as requirepass and dir (RESETSTAT zeroes statistics)
   'DEBUG', // can crash, stall or corrupt the server
   'SHUTDOWN', // stops the server
   'MODULE', // loads native code into the server
@@ -37,9 +38,25 @@ export const DEFAULT_BLOCKED_COMMANDS: readonly string[] = Object.freeze([
   'CLIENT|PAUSE', // stops all clients of the server
   'CLIENT|UNPAUSE', // resumes clients paused by someone else
   'CLIENT|LIST', // shows every connection, with addresses and last commands
+  'CLIENT|UNBLOCK', // ends another client's blocking command early, as a timeout or an error
+  'SLOWLOG|RESET', // erases the server's slow log, which the operator reads for diagnosis
+  'LATENCY|RESET', // erases the server's latency records, likewise
   'SCRIPT|FLUSH', // removes every cached Lua script
   'FUNCTION|FLUSH', // deletes every function library
+  'FUNCTION|DELETE', // deletes a function library that other clients may call
   'FUNCTION|RESTORE', // replaces function libraries with a dump
+  // The CLUSTER subcommands that change the cluster's slots, nodes, epochs or saved config.
+  // CLUSTER INFO, NODES, SLOTS, SHARDS and the other read-only subcommands stay allowed.
+  'CLUSTER|ADDSLOTS', // assigns hash slots to the node
+  'CLUSTER|ADDSLOTSRANGE', // the same, by ranges
+  'CLUSTER|DELSLOTS', // unassigns hash slots, so their keys become unreachable
+  'CLUSTER|DELSLOTSRANGE', // the same, by ranges
+  'CLUSTER|FLUSHSLOTS', // unassigns every slot of the node
+  'CLUSTER|SETSLOT', // migrates or reassigns a hash slot
+  'CLUSTER|BUMPEPOCH', // advances the config epoch, which decides conflicting slot claims
+  'CLUSTER|SET-CONFIG-EPOCH', // sets the node's config epoch
+  'CLUSTER|SAVECONFIG', // rewrites nodes.conf on the server's disk
+  'CLUSTER|REPLICATE', // turns the node into a replica of another node, dropping its data
   'CLUSTER|RESET', // removes the node from its cluster
   'CLUSTER|FAILOVER', // forces a cluster failover
   'CLUSTER|FORGET', // removes another node from the cluster

@@ -11,9 +11,9 @@
  *    not read every key, but only when the command runs, with the user it runs as. Upstream that
  *    is respguard's own user, so respguard makes the check itself.
  * 3. Scripts and functions run with respguard's upstream rights, which neither the caller's
- *    rules nor the blocklist limit. They are denied to a user whose rules restrict anything, and
- *    to every user while the blocklist is not empty, unless the config sets `allowScripts: true`
- *    for that user.
+ *    rules nor the blocklist limit. They, and the FUNCTION subcommands that change libraries, are
+ *    denied to a user whose rules restrict anything, and to every user while the blocklist is not
+ *    empty, unless the config sets `allowScripts: true` for that user.
  */
 import { extractKeys, type KeyRef } from '../commands/keys.js';
 import { extractTouchedKeys, parseSortOptions } from '../commands/keys-touched.js';

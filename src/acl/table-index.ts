@@ -40,13 +40,20 @@ export const StricterCheck = {
   TouchedKeys: 1,
   /** SORT and SORT_RO: BY and GET patterns need read access to every key. */
   SortPattern: 2,
-  /** Scripts and functions, which run with respguard's upstream rights. */
+  /** Scripts and functions, which run with respguard's upstream rights, and changes of function libraries. */
   Script: 4,
 } as const;
 
-/** Commands that run code on the upstream with respguard's own rights. */
+/**
+ * Commands that run code on the upstream with respguard's own rights, and the FUNCTION
+ * subcommands that change which code FCALL runs. A function is called by name, so a user who
+ * may load, restore or delete libraries chooses the code that other users' FCALLs run. SCRIPT
+ * LOAD and SCRIPT FLUSH are absent: EVALSHA names a script by its SHA1 digest, which no other
+ * script can take over.
+ */
 const SCRIPT_COMMANDS: ReadonlySet<string> = new Set([
-  'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'function|load',
+  'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro',
+  'function|load', 'function|delete', 'function|restore', 'function|flush',
 ]);
 
 /** ACL facts of one command table, indexed by command id. */

@@ -1,40 +1,48 @@
 /**
- * `respguard check-config FILE`: validates a config the way start-up does, including the ACL
+ * `respguard check-config FILE` (or `--config FILE`): validates a config the way start-up does, including the ACL
  * rules and the blocklist, without opening a socket. Settings that are valid but weaken security
- * (plaintext listeners and passwords, nopass, users allowed everything, an empty blocklist,
- * report-only users, users allowed to run scripts) are printed as warnings on standard error and
- * do not change the exit status.
+ * (plaintext listeners and passwords, nopass, users allowed everything or MONITOR, an empty
+ * blocklist, unverified upstream TLS, tiny limits, report-only users, users allowed to run
+ * scripts) are printed as warnings on standard error and do not change the exit status.
  */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
 import { AclUser } from '../acl/user.js';
 import { isLoopbackHost } from '../config/cidr.js';
 import type { Config } from '../config/types.js';
 import type { Policy } from '../policy.js';
-import { EXIT_USAGE, parseCommandArgs, printUsageError } from './args.js';
+import { configFileArgument, EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { loadPolicy } from './load-policy.js';
 
 /** Runs `check-config`; returns 0 when the config is valid, 1 when not, 2 on a usage error. */
 export async function checkConfigCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseCommandArgs('check-config', args, {}, io, true);
+  const parsed = parseCommandArgs('check-config', args, { config: { type: 'string', short: 'c' } }, io, true);
   if (parsed === undefined) return EXIT_USAGE;
   if (parsed.values.help) {
     io.stdout.write(HELP['check-config']!);
     return 0;
   }
-  if (parsed.positionals.length !== 1) {
-    printUsageError('check-config', 'expected exactly one FILE argument', io);
+  const { file, error } = configFileArgument(stringOption(parsed, 'config'), parsed.positionals);
+  if (file === undefined) {
+    printUsageError('check-config', error, io);
     return EXIT_USAGE;
   }
 
-  const file = parsed.positionals[0]!;
   const loaded = await loadPolicy(file, io);
   if (loaded === undefined) return 1;
 
   const listeners = loaded.config.listeners.length;
   const users = Object.keys(loaded.config.users).length;
   io.stdout.write(`${file}: OK (${count(listeners, 'listener')}, ${count(users, 'user')})\n`);
-  const warnings = [...securityWarnings(loaded.config, loaded.policy), ...policyWarnings(loaded.config)];
+  const rawPassword = await readRawUpstreamPassword(file);
+  const warnings = [
+    ...securityWarnings(loaded.config, loaded.policy),
+    ...upstreamWarnings(loaded.config, rawPassword),
+    ...limitWarnings(loaded.config),
+    ...policyWarnings(loaded.config),
+  ];
   for (const warning of warnings) io.stderr.write(`${file}: ${warning}\n`);
   return 0;
 }
@@ -90,8 +98,84 @@ export function securityWarnings(config: Config, policy: Policy): string[] {
     if (user?.nopass && user.enabled) {
       warnings.push(`users.${name}.acl: warning: nopass lets anyone who reaches a listener log in as this user. Give it a password, a certificate (requireCertificate) or loopback-only sources`);
     }
+    if (user instanceof AclUser && monitorsBeyondKeys(user, policy)) {
+      warnings.push(
+        `users.${name}.acl: warning: the user may run MONITOR, which shows every command of every user with its keys and values, ` +
+          'but its key patterns do not allow reading every key. Deny it with -monitor unless the user may read all data',
+      );
+    }
   }
   return warnings;
+}
+
+/** True when `user` may run MONITOR, the blocklist lets it through, and no selector may read every key. */
+function monitorsBeyondKeys(user: AclUser, policy: Policy): boolean {
+  const monitor = user.index.table.get('monitor');
+  if (monitor === undefined || policy.blocklist.blocks(monitor)) return false;
+  if (user.selectors.some((selector) => selector.readsAllKeys)) return false;
+  return user.check(monitor, [Buffer.from('MONITOR')]).allowed;
+}
+
+/**
+ * Lists weak upstream settings: TLS without certificate verification, and a password written
+ * into the file. `rawPassword` is `upstream.password` as the file has it, before `${VAR}`
+ * references are expanded.
+ */
+export function upstreamWarnings(config: Config, rawPassword: unknown): string[] {
+  const warnings: string[] = [];
+  if (config.upstream.tls?.rejectUnauthorized === false) {
+    warnings.push(
+      'upstream.tls.rejectUnauthorized: warning: respguard does not verify the Redis server\'s certificate, so anyone who can ' +
+        'intercept the connection can pose as Redis and read the upstream password and all data. Give the server\'s CA in upstream.tls.ca and remove "rejectUnauthorized: false"',
+    );
+  }
+  if (typeof rawPassword === 'string' && rawPassword !== '' && !ENV_REFERENCE.test(rawPassword)) {
+    warnings.push(
+      'upstream.password: warning: the file contains the upstream password. Read it from the environment instead, as in "password: ${REDIS_PASSWORD}"',
+    );
+  }
+  return warnings;
+}
+
+/** A `${NAME}` or `${NAME:-default}` reference that is not escaped as `$${`. */
+const ENV_REFERENCE = /(?:^|[^$])\$\{/;
+
+/**
+ * Redis 7.0's minimum for both client-query-buffer-limit and proto-max-bulk-len (CONFIG SET of
+ * a smaller value fails on redis-server 7.0.15).
+ */
+const MIN_BUFFER_LIMIT = 1024 * 1024;
+
+/** Lists byte limits below the floor, where ordinary requests or replies would close clients. */
+export function limitWarnings(config: Config): string[] {
+  const limits: [string, number, string][] = [
+    ['maxQueryBuffer', config.limits.maxQueryBuffer, 'a client whose unprocessed requests reach it is disconnected'],
+    ['maxBulkLength', config.limits.maxBulkLength, 'a request with a longer argument is rejected and its client disconnected'],
+    ['maxOutputBuffer', config.limits.maxOutputBuffer, 'a client whose unread replies reach it is disconnected'],
+  ];
+  const warnings: string[] = [];
+  for (const [field, value, effect] of limits) {
+    if (value >= MIN_BUFFER_LIMIT) continue;
+    warnings.push(
+      `limits.${field}: warning: ${value} bytes is below 1 MiB (1048576), the minimum that Redis accepts for its own ` +
+        `query buffer and bulk length limits, and ${effect}. Raise it to at least 1048576 or remove it to use the default`,
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Reads `upstream.password` from the YAML file without expanding `${VAR}` references, or
+ * undefined when the file has none. loadPolicy has already read and validated the file.
+ */
+async function readRawUpstreamPassword(file: string): Promise<unknown> {
+  const tree: unknown = parse(await readFile(file, 'utf8'));
+  const upstream = isMap(tree) ? tree['upstream'] : undefined;
+  return isMap(upstream) ? upstream['password'] : undefined;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function count(n: number, noun: string): string {

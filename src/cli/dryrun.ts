@@ -1,17 +1,18 @@
 /**
  * `respguard dryrun`: shows what respguard would do with one command from one user, in the
  * order a session checks a request: command lookup and arity, then the user's ACL rules
- * (skipped for commands flagged no_auth, as Redis does), then the blocklist. The verdict is
- * one line for the operator: `OK`, or `denied:`, `blocked:` or `rejected:` with the reason and
- * the error reply that the client would get.
+ * (skipped for commands flagged no_auth, as Redis does), then the blocklist, then the refusal
+ * of the replication commands. The verdict is one line for the operator: `OK`, or `denied:`,
+ * `blocked:` or `rejected:` with the reason and the error reply that the client would get.
  */
 import { blockedText } from '../acl/blocklist.js';
 import { explainDenial } from '../acl/explain.js';
 import { nopermText } from '../acl/noperm.js';
-import { EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
+import { configFileArgument, EXIT_USAGE, parseCommandArgs, positionalsAroundTerminator, printUsageError, stringOption } from './args.js';
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 import { loadPolicy } from './load-policy.js';
+import { isReplicationCommand, refusalText } from '../commands/never-forwarded.js';
 
 /** Exit status of a command that respguard would not forward. */
 const EXIT_DENIED = 1;
@@ -29,12 +30,20 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
     return 0;
   }
 
-  const file = stringOption(parsed, 'config');
+  // The config file may also come as the one argument before `--`: `dryrun FILE -u NAME -- GET k`.
+  const { before, after: request } = positionalsAroundTerminator(parsed);
+  const option = stringOption(parsed, 'config');
+  const configArgument = option === undefined && before.length === 0 ? undefined : configFileArgument(option, before);
+  if (configArgument?.error !== undefined) {
+    printUsageError('dryrun', configArgument.error, io);
+    return EXIT_USAGE;
+  }
+  const file = configArgument?.file;
   const userName = stringOption(parsed, 'user');
   const missing: string[] = [];
   if (file === undefined) missing.push('--config FILE');
   if (userName === undefined) missing.push('--user NAME');
-  if (parsed.positionals.length === 0) missing.push('a COMMAND after --');
+  if (request.length === 0) missing.push('a COMMAND after --');
   if (file === undefined || userName === undefined || missing.length > 0) {
     printUsageError('dryrun', `missing ${missing.join(', ')}`, io);
     return EXIT_USAGE;
@@ -49,7 +58,7 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT_USAGE;
   }
 
-  const commandArgs = parsed.positionals.map((arg) => Buffer.from(arg, 'utf8'));
+  const commandArgs = request.map((arg) => Buffer.from(arg, 'utf8'));
   const lookup = loaded.table.resolve(commandArgs);
   // Lookup errors quote request bytes decoded as latin1; encoding back gives the bytes Redis sends.
   if (lookup.kind !== 'ok') return verdict(io, 'rejected: the request is invalid', Buffer.from(lookup.error, 'latin1'));
@@ -66,6 +75,12 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
     const entry = command.parent !== undefined && !loaded.config.blockCommands.includes(command.name.toUpperCase()) ? command.parent : command;
     const reason = `blocked: '${command.name}' is blocked for every user by the ${entry.name.toUpperCase()} entry of blockCommands`;
     return verdict(io, reason, blockedText(command));
+  }
+  const refusal = refusalText(command);
+  if (refusal !== undefined) {
+    const effect = isReplicationCommand(command) ? 'turn a pooled upstream connection into a replication stream' : 'put a pooled upstream connection into the Lua debugger';
+    const reason = `rejected: '${command.name}' never runs through respguard, because it would ${effect}`;
+    return verdict(io, reason, refusal);
   }
 
   io.stdout.write('OK\n');

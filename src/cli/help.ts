@@ -24,6 +24,7 @@ Run "respguard <command> --help" for the options of a command.
 `,
 
   run: `Usage: respguard [run] --config FILE
+       respguard run FILE
 
 Starts the proxy with the configuration in FILE and runs until SIGTERM or SIGINT,
 which close it gracefully: it stops accepting clients, answers every request
@@ -39,7 +40,7 @@ SIGHUP and SIGTERM on to them. With "metrics: {host, port}", it serves
 /metrics (all workers summed), /healthz and /readyz on that address.
 
 Options:
-  -c, --config FILE   Path of the YAML config file (required)
+  -c, --config FILE   Path of the YAML config file (required, unless given as FILE)
   -h, --help          Print this help
 
 Exit status: 0 after a graceful shutdown, 1 when the config is invalid or the
@@ -47,14 +48,19 @@ proxy cannot start.
 `,
 
   'check-config': `Usage: respguard check-config FILE
+       respguard check-config --config FILE
 
 Loads FILE as respguard would at start-up, compiles every user's ACL rules and the
 blocklist, and prints "FILE: OK (N listeners, M users)". Errors go to standard
-error, one per line. Warnings (users in report-only mode, users allowed to run
-scripts) also go to standard error and do not change the exit status.
+error, one per line. Warnings about valid but weak settings (plaintext listeners
+and passwords, nopass users, users allowed everything or MONITOR, an empty
+blocklist, unverified upstream TLS, limits below 1 MiB, report-only users, users
+allowed to run scripts) also go to standard error and do not change the exit
+status.
 
 Options:
-  -h, --help   Print this help
+  -c, --config FILE   Path of the YAML config file, in place of the FILE argument
+  -h, --help          Print this help
 
 Exit status: 0 when the config is valid, 1 otherwise.
 `,
@@ -73,6 +79,7 @@ Exit status: 0 on success, 1 when the password is empty.
 `,
 
   dryrun: `Usage: respguard dryrun --config FILE --user NAME -- COMMAND [ARG ...]
+       respguard dryrun FILE --user NAME -- COMMAND [ARG ...]
 
 Checks COMMAND with its arguments against the ACL rules of user NAME and the
 blocklist in FILE, without connecting to Redis. Prints "OK" when respguard would
@@ -81,7 +88,8 @@ forward the command, or one line starting with "denied:", "blocked:" or
 the client would get.
 
 Options:
-  -c, --config FILE   Path of the YAML config file (required)
+  -c, --config FILE   Path of the YAML config file (required, unless FILE is given
+                      as the one argument before --)
   -u, --user NAME     User whose rules are checked (required)
   -h, --help          Print this help
 

@@ -1,5 +1,5 @@
 /**
- * `respguard run --config FILE` (also plain `respguard --config FILE`): loads the config and
+ * `respguard run --config FILE` (also `respguard run FILE` and plain `respguard --config FILE`): loads the config and
  * serves until SIGTERM or SIGINT. With `workers: 1` one process does everything. With more,
  * this process becomes the cluster primary (src/cluster/primary.ts), and each worker it forks
  * runs this command again and serves here as a worker.
@@ -19,21 +19,21 @@ import { startMetricsServer, type HealthSource, type MetricsServer } from '../ob
 import { createLogger, type Logger } from '../observability/logger.js';
 import { createMetricsObserver, type MetricsObserver, type ReloadTrigger } from '../observability/metrics-observer.js';
 import { startServer, type RunningServer } from '../server.js';
-import { EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
+import { configFileArgument, EXIT_USAGE, parseCommandArgs, printUsageError, stringOption } from './args.js';
 import { HELP } from './help.js';
 import type { CliIo } from './io.js';
 
 /** Runs `run`; resolves with the exit status once the proxy has stopped or failed to start. */
 export async function runCommand(args: string[], io: CliIo): Promise<number> {
-  const parsed = parseCommandArgs('run', args, { config: { type: 'string', short: 'c' } }, io);
+  const parsed = parseCommandArgs('run', args, { config: { type: 'string', short: 'c' } }, io, true);
   if (parsed === undefined) return EXIT_USAGE;
   if (parsed.values.help) {
     io.stdout.write(HELP.run!);
     return 0;
   }
-  const file = stringOption(parsed, 'config');
+  const { file, error } = configFileArgument(stringOption(parsed, 'config'), parsed.positionals);
   if (file === undefined) {
-    printUsageError('run', 'missing --config FILE', io);
+    printUsageError('run', error, io);
     return EXIT_USAGE;
   }
 

@@ -9,25 +9,13 @@ import type { CommandInfo } from '../commands/types.js';
 import { isKeyListing } from '../acl/key-listing.js';
 import { localHandler } from './local-commands.js';
 import { mayHaveStateEffect } from './stateful.js';
-import * as texts from './texts.js';
-
-/**
- * Commands that never run through respguard, regardless of the blocklist, with their reply. SYNC,
- * PSYNC and REPLCONF turn their connection into a replication stream. SCRIPT DEBUG puts its
- * connection into the Lua debugger, which would catch the next script of any session sharing it
- * (and SYNC mode stops the whole server while it debugs).
- */
-const NEVER_FORWARDED = new Map<string, (name: string) => Buffer>([
-  ['sync', texts.replicationNotSupported],
-  ['psync', texts.replicationNotSupported],
-  ['replconf', texts.replicationNotSupported],
-  ['script|debug', texts.debuggerNotSupported],
-]);
+import { refusalText } from '../commands/never-forwarded.js';
+import { encodeError } from '../resp/encode.js';
 
 /** Returns the reply of a command that never runs through respguard, or undefined. */
 export function neverForwardedReply(command: CommandInfo): Buffer | undefined {
-  const replyFor = NEVER_FORWARDED.get(command.name) ?? NEVER_FORWARDED.get((command.parent ?? command).name);
-  return replyFor?.(command.name);
+  const text = refusalText(command);
+  return text === undefined ? undefined : encodeError(text);
 }
 
 /** Set once the other bits of an entry are computed. */
@@ -36,7 +24,7 @@ const KNOWN = 1;
 export const TRAIT_NO_AUTH = 2;
 /** respguard may reply to it itself (see localHandler). */
 export const TRAIT_LOCAL = 4;
-/** The command or its container is in NEVER_FORWARDED: neverForwardedReply has its reply. */
+/** respguard never forwards the command (see never-forwarded.ts): neverForwardedReply has its reply. */
 export const TRAIT_NEVER_FORWARDED = 8;
 /** stateEffect may return an effect for some arguments. */
 export const TRAIT_STATE_EFFECT = 16;

@@ -92,16 +92,25 @@ function hello(session: Session, args: readonly Buffer[]): void {
     protocol = version as 2 | 3;
   }
 
-  let credentials: [string, Buffer] | null = null;
-  let name: Buffer | null = null;
+  // Redis 7.0 applies the options from left to right and stops at the first error: AUTH logs in
+  // and SETNAME sets the name at once, so both stay in effect when a later option fails, and a
+  // connection without a user gets NOAUTH only after every option was applied.
   for (let i = 2; i < args.length; i++) {
     const option = args[i]!.toString('latin1').toLowerCase();
     const more = args.length - i - 1;
     if (option === 'auth' && more >= 2) {
-      credentials = [args[i + 1]!.toString(), args[i + 2]!];
+      if (!session.authenticate(args[i + 1]!.toString(), args[i + 2]!, 'HELLO')) {
+        session.reply(texts.WRONGPASS);
+        return;
+      }
       i += 2;
     } else if (option === 'setname' && more >= 1) {
-      name = args[i + 1]!;
+      const name = args[i + 1]!;
+      if (!isValidClientName(name)) {
+        session.reply(texts.BAD_CLIENT_NAME);
+        return;
+      }
+      session.clientName = name.length > 0 ? Buffer.from(name) : null;
       i += 1;
     } else {
       session.reply(encodeQuotingError(`ERR Syntax error in HELLO option '${sanitize(args[i]!)}'`));
@@ -109,19 +118,10 @@ function hello(session: Session, args: readonly Buffer[]): void {
     }
   }
 
-  if (!credentials && !session.user) {
+  if (!session.user) {
     session.reply(texts.HELLO_NOAUTH);
     return;
   }
-  if (name && !isValidClientName(name)) {
-    session.reply(texts.BAD_CLIENT_NAME);
-    return;
-  }
-  if (credentials && !session.authenticate(credentials[0], credentials[1], 'HELLO')) {
-    session.reply(texts.WRONGPASS);
-    return;
-  }
-  if (name) session.clientName = name.length > 0 ? Buffer.from(name) : null;
   session.setProtocol(protocol);
   session.reply(helloReply(session));
 }

@@ -8,7 +8,7 @@ export const NOAUTH = encodeError('NOAUTH Authentication required.');
 export const WRONGPASS = encodeError('WRONGPASS invalid username-password pair or user is disabled.');
 export const NOPROTO = encodeError('NOPROTO unsupported protocol version');
 export const HELLO_NOAUTH = encodeError(
-  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
 );
 export const HELLO_BAD_VERSION = encodeError('ERR Protocol version is not an integer or out of range');
 export const AUTH_DEFAULT_NOPASS = encodeError(
@@ -39,16 +39,6 @@ export function notAllowedWhileSubscribed(name: string): Buffer {
 /** Reply for a command that respguard answers itself, inside MULTI, where it cannot be queued upstream. */
 export function notSupportedInMulti(name: string): Buffer {
   return encodeError(`ERR '${name}' inside MULTI is not supported by respguard; run it outside the transaction`);
-}
-
-/** Reply to SYNC, PSYNC and REPLCONF, which would turn an upstream connection into a replication stream. */
-export function replicationNotSupported(name: string): Buffer {
-  return encodeError(`ERR '${name}' cannot run through respguard: a replica must connect to Redis directly`);
-}
-
-/** Reply to SCRIPT DEBUG, whose debugger session would take over a shared upstream connection. */
-export function debuggerNotSupported(name: string): Buffer {
-  return encodeError(`ERR '${name}' cannot run through respguard: the Lua debugger needs a direct connection to Redis`);
 }
 
 /** Reply when every connection that sessions may pin is in use. */

@@ -94,7 +94,7 @@ describe('authentication', () => {
   it('answers HELLO errors with Redis texts', async () => {
     const client = await RawClient.connect(proxy.port);
     expect(await client.call(['HELLO', '3'])).toBe(
-      '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n',
+      '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n',
     );
     expect(await client.call(['HELLO', '4'])).toBe('-NOPROTO unsupported protocol version\r\n');
     expect(await client.call(['HELLO', 'x'])).toBe('-ERR Protocol version is not an integer or out of range\r\n');

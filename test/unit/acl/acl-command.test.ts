@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aclCommand, type AclCommandContext } from '../../../src/acl/acl-command.js';
 import { AclLog } from '../../../src/acl/acl-log.js';
 import { REDIS_CATEGORIES } from '../../../src/acl/table-index.js';
+import type { CommandInfo } from '../../../src/commands/types.js';
+import { refusalText } from '../../../src/commands/never-forwarded.js';
 import { CommandTable } from '../../../src/commands/table.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { buildPolicy, type Policy } from '../../../src/policy.js';
@@ -33,6 +35,12 @@ function policyOf(users: Map<string, string>, extraYaml = 'blockCommands: []\n')
   const entries = [...users].map(([name, rules]) => `  ${name}: { acl: ${JSON.stringify(rules)} }\n`).join('');
   const yaml = `listeners:\n  - { host: 127.0.0.1, port: 6380 }\n${extraYaml}users:\n${entries}`;
   return buildPolicy(parseConfig(yaml, 'acl.yaml', {}), table);
+}
+
+/** The ACL DRYRUN reply for a replication command, which respguard refuses whatever the rules allow. */
+function refusalBulk(command: CommandInfo): string {
+  const text = refusalText(command)!.replace(/^ERR /, '');
+  return `$${text.length}\r\n${text}\r\n`;
 }
 
 /** Runs one ACL request as `userName` and returns the reply bytes as latin1. */
@@ -145,7 +153,8 @@ describe('ACL subcommands against redis-server', () => {
         const args = requests[j]!.map((arg) => Buffer.from(arg));
         const lookup = table.resolve(args);
         const decision = policy.users.get(`u${i}`)!.check(lookup.kind === 'ok' ? lookup.command : table.get('ping')!, args);
-        const explained = lookup.kind === 'ok' && stricterCase(lookup.command, args, decision, decode(replies[j]!)) !== undefined;
+        const refusal = lookup.kind === 'ok' && refusalText(lookup.command) !== undefined && replies[j] === '+OK\r\n' && ours === refusalBulk(lookup.command);
+        const explained = refusal || (lookup.kind === 'ok' && stricterCase(lookup.command, args, decision, decode(replies[j]!)) !== undefined);
         expect({ request, ours, server: replies[j], explained }).toMatchObject({ request, explained: true });
       });
     }
@@ -244,6 +253,16 @@ describe('ACL subcommands', () => {
       );
     },
   );
+
+  it.each([
+    ['replconf', 'listening-port', '6390'],
+    ['psync', '?', '-1'],
+    ['sync'],
+  ])('reports the refusal of %s in DRYRUN', (...request) => {
+    const open = policyOf(new Map([['admin', 'on >a ~* &* +@all']]));
+    expect(run(open, 'admin', ['acl', 'dryrun', 'admin', ...request])).toBe(refusalBulk(table.get(request[0]!)!));
+    expect(refusalBulk(table.get('replconf')!)).toBe("$81\r\n'replconf' cannot run through respguard: a replica must connect to Redis directly\r\n");
+  });
 
   it('reports a blocked command in DRYRUN', () => {
     const blocked = policyOf(new Map([['admin', 'on >a ~* &* +@all']]), '');

@@ -25,7 +25,7 @@ function configError(entries: string[]): RespguardError {
 describe('Blocklist', () => {
   it('knows every default entry', () => {
     expect(() => new Blocklist(DEFAULT_BLOCKED_COMMANDS, table)).not.toThrow();
-    expect(DEFAULT_BLOCKED_COMMANDS).toHaveLength(30);
+    expect(DEFAULT_BLOCKED_COMMANDS).toHaveLength(45);
   });
 
   it('blocks default commands and subcommands', () => {
@@ -35,6 +35,52 @@ describe('Blocklist', () => {
     expect(blocklist.blocks(command('acl', 'setuser', 'x'))).toBe(true);
     expect(blocklist.blocks(command('client', 'kill', '1.2.3.4:5'))).toBe(true);
     expect(blocklist.blocks(command('cluster', 'meet', '127.0.0.1', '1'))).toBe(true);
+  });
+
+  it.each([
+    ['swapdb', '0', '1'],
+    ['client', 'unblock', '7'],
+    ['slowlog', 'reset'],
+    ['latency', 'reset'],
+    ['config', 'resetstat'],
+    ['function', 'delete', 'lib'],
+    ['function', 'restore', 'payload'],
+    ['function', 'flush'],
+    ['cluster', 'addslots', '1'],
+    ['cluster', 'addslotsrange', '1', '2'],
+    ['cluster', 'delslots', '1'],
+    ['cluster', 'delslotsrange', '1', '2'],
+    ['cluster', 'flushslots'],
+    ['cluster', 'setslot', '1', 'stable'],
+    ['cluster', 'bumpepoch'],
+    ['cluster', 'set-config-epoch', '1'],
+    ['cluster', 'saveconfig'],
+    ['cluster', 'replicate', 'id'],
+    ['cluster', 'reset'],
+    ['cluster', 'failover'],
+    ['cluster', 'forget', 'id'],
+    ['cluster', 'meet', '127.0.0.1', '1'],
+  ])('blocks %s %s by default', (...request) => {
+    const blocklist = new Blocklist(DEFAULT_BLOCKED_COMMANDS, table);
+    expect(blocklist.blocks(command(...request))).toBe(true);
+    expect(blocklist.blocks(command(...request.map((word) => word.toUpperCase())))).toBe(true);
+  });
+
+  it.each([
+    ['cluster', 'info'],
+    ['cluster', 'nodes'],
+    ['cluster', 'slots'],
+    ['cluster', 'shards'],
+    ['cluster', 'myid'],
+    ['cluster', 'keyslot', 'k'],
+    ['cluster', 'countkeysinslot', '1'],
+    ['slowlog', 'get'],
+    ['latency', 'latest'],
+    ['function', 'list'],
+    ['function', 'load', 'code'],
+  ])('leaves %s %s to the ACL', (...request) => {
+    const blocklist = new Blocklist(DEFAULT_BLOCKED_COMMANDS, table);
+    expect(blocklist.blocks(command(...request))).toBe(false);
   });
 
   it('lets other commands through', () => {

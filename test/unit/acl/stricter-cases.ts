@@ -9,7 +9,10 @@ import { extractKeys } from '../../../src/commands/keys.js';
 import { extractTouchedKeys } from '../../../src/commands/keys-touched.js';
 import type { CommandInfo } from '../../../src/commands/types.js';
 
-const SCRIPT_COMMANDS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'function|load']);
+const SCRIPT_COMMANDS = new Set([
+  'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro',
+  'function|load', 'function|delete', 'function|restore', 'function|flush',
+]);
 
 /** Names of the documented stricter cases. */
 export type StricterCase = 'touched-key' | 'sort-pattern' | 'script' | 'pfmerge-destination';

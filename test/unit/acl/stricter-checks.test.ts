@@ -141,13 +141,17 @@ describe('stricter checks against redis-server', () => {
       ['~k* +@scripting', 'fcall f 1 k1'],
       ['~k* +@scripting', 'fcall_ro f 0'],
       ['~k* +@scripting', 'function load code'],
+      ['~k* +@scripting', 'function delete lib'],
+      ['~k* +@scripting', 'function restore payload'],
+      ['~k* +@scripting', 'function flush'],
       ['~* &* +@all -flushall', 'eval s 0'],
       ['~* +@all', 'eval s 0'],
       ['&* +@all', 'eval s 0'],
     ])('%s denies %s', async (rules, request) => {
       expect(await dryrun(rules, words(request))).toBe('OK');
       const decision = decide(rules, words(request));
-      const command = words(request)[0] === 'function' ? 'function|load' : words(request)[0];
+      const [name, subcommand] = words(request);
+      const command = name === 'function' ? `function|${subcommand}` : name;
       expect(decision).toEqual({ allowed: false, reason: 'script', command, stricter: true });
     });
 
@@ -157,6 +161,9 @@ describe('stricter checks against redis-server', () => {
       ['~k* +@scripting (~* &* +@all)', 'eval s 1 k1', {}],
       ['~k* +@scripting', 'eval s 1 k1', { allowScripts: true }],
       ['~k* +@scripting', 'function load code', { allowScripts: true }],
+      ['~k* +@scripting', 'function delete lib', { allowScripts: true }],
+      ['~k* +@scripting', 'function list', {}],
+      ['~k* +@scripting', 'script load code', {}],
     ] as const)('%s allows %s', (rules, request, options) => {
       expect(decide(rules, words(request), options)).toEqual({ allowed: true });
     });

@@ -10,7 +10,7 @@ listeners:
 users:
   reader: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ~cache:* +get" }
   writer: { acl: "on #50e721e49c013f00c62cf59f2163542a9d8df02464efeb615d31051b0fddc326 ~* +@write" }
-  admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all" }
+  admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all -monitor" }
 `;
 
 describe('check-config', () => {
@@ -115,14 +115,14 @@ describe('check-config', () => {
   });
 
   it('prints no warning for explicit defaults', async () => {
-    const file = configs.write('defaults.yaml', VALID.replace('admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all" }', 'admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all", enforce: true, allowScripts: false }'));
+    const file = configs.write('defaults.yaml', VALID.replace('admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all -monitor" }', 'admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all -monitor", enforce: true, allowScripts: false }'));
     const io = makeIo();
     expect(await main(['check-config', file], io)).toBe(0);
     expect(io.stderrText()).toBe('');
   });
 
   it('rejects a non-boolean enforce', async () => {
-    const file = configs.write('bad-enforce.yaml', VALID.replace('admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all" }', 'admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all", enforce: "no", allowScripts: 1 }'));
+    const file = configs.write('bad-enforce.yaml', VALID.replace('admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all -monitor" }', 'admin: { acl: "on #ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb ~admin:* &* +@all -monitor", enforce: "no", allowScripts: 1 }'));
     const io = makeIo();
     expect(await main(['check-config', file], io)).toBe(1);
     expect(io.stderrText()).toBe(
@@ -149,13 +149,128 @@ describe('check-config', () => {
     const io = makeIo();
     expect(await main(['check-config'], io)).toBe(2);
     expect(io.stderrText()).toBe(
-      'respguard check-config: expected exactly one FILE argument\nRun "respguard check-config --help" for usage.\n',
+      'respguard check-config: missing the config file: give it as FILE or as --config FILE\nRun "respguard check-config --help" for usage.\n',
     );
+  });
+
+  it.each([['--config'], ['-c'], ['--config=']])('accepts the file after %s', async (option) => {
+    const file = configs.write('option.yaml', VALID);
+    const args = option === '--config=' ? [`--config=${file}`] : [option, file];
+    const io = makeIo();
+    expect(await main(['check-config', ...args], io)).toBe(0);
+    expect(io.stdoutText()).toBe(`${file}: OK (2 listeners, 3 users)\n`);
+    expect(io.stderrText()).toBe('');
+  });
+
+  it('rejects the file given twice', async () => {
+    const file = configs.write('twice.yaml', VALID);
+    const io = makeIo();
+    expect(await main(['check-config', '--config', file, file], io)).toBe(2);
+    expect(io.stdoutText()).toBe('');
+    expect(io.stderrText()).toBe(
+      'respguard check-config: give the config file once, either as FILE or as --config FILE\nRun "respguard check-config --help" for usage.\n',
+    );
+  });
+
+  it('rejects two FILE arguments', async () => {
+    const io = makeIo();
+    expect(await main(['check-config', 'a.yaml', 'b.yaml'], io)).toBe(2);
+    expect(io.stderrText()).toBe('respguard check-config: expected one FILE argument, got 2\nRun "respguard check-config --help" for usage.\n');
   });
 
   it('prints help', async () => {
     const io = makeIo();
     expect(await main(['check-config', '--help'], io)).toBe(0);
     expect(io.stdoutText().startsWith('Usage: respguard check-config FILE\n')).toBe(true);
+  });
+});
+
+describe('check-config warnings on upstream, limits and MONITOR', () => {
+  const configs = makeConfigDir();
+  afterAll(() => configs.remove());
+
+  const HEAD = 'listeners:\n  - { host: 127.0.0.1, port: 6380 }\n';
+  const READER = 'users:\n  reader: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ~cache:* +get" }\n';
+
+  async function warnings(name: string, yaml: string, env: Record<string, string> = {}): Promise<string[]> {
+    const file = configs.write(name, yaml);
+    const io = makeIo(env);
+    expect(await main(['check-config', file], io)).toBe(0);
+    expect(io.stdoutText()).toMatch(/: OK \(/);
+    return io
+      .stderrText()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.slice(file.length + 2));
+  }
+
+  it('warns about unverified upstream TLS', async () => {
+    const yaml = `${HEAD}upstream:\n  tls: { rejectUnauthorized: false }\n${READER}`;
+    expect(await warnings('tls-unverified.yaml', yaml)).toEqual([
+      'upstream.tls.rejectUnauthorized: warning: respguard does not verify the Redis server\'s certificate, so anyone who can ' +
+        'intercept the connection can pose as Redis and read the upstream password and all data. Give the server\'s CA in upstream.tls.ca and remove "rejectUnauthorized: false"',
+    ]);
+  });
+
+  it('accepts verified upstream TLS', async () => {
+    expect(await warnings('tls-verified.yaml', `${HEAD}upstream:\n  tls: { rejectUnauthorized: true }\n${READER}`)).toEqual([]);
+  });
+
+  it('warns about a literal upstream password', async () => {
+    expect(await warnings('literal-password.yaml', `${HEAD}upstream:\n  password: hunter2\n${READER}`)).toEqual([
+      'upstream.password: warning: the file contains the upstream password. Read it from the environment instead, as in "password: ${REDIS_PASSWORD}"',
+    ]);
+  });
+
+  it.each([
+    ['${REDIS_PASSWORD}', { REDIS_PASSWORD: 'from-env' }],
+    ['${REDIS_PASSWORD:-}', {}],
+    ['prefix-${REDIS_PASSWORD}', { REDIS_PASSWORD: 'from-env' }],
+    ['""', {}],
+  ])('accepts upstream password %s', async (password, env) => {
+    expect(await warnings('env-password.yaml', `${HEAD}upstream:\n  password: ${password}\n${READER}`, env)).toEqual([]);
+  });
+
+  it('treats an escaped reference as literal', async () => {
+    const lines = await warnings('escaped-password.yaml', `${HEAD}upstream:\n  password: "$\${NOT_A_VARIABLE}"\n${READER}`);
+    expect(lines).toEqual([
+      'upstream.password: warning: the file contains the upstream password. Read it from the environment instead, as in "password: ${REDIS_PASSWORD}"',
+    ]);
+  });
+
+  it('warns about limits below 1 MiB', async () => {
+    const yaml = `${HEAD}${READER}limits:\n  maxQueryBuffer: 5000\n  maxBulkLength: 10\n  maxOutputBuffer: 1048575\n`;
+    expect(await warnings('tiny-limits.yaml', yaml)).toEqual([
+      'limits.maxQueryBuffer: warning: 5000 bytes is below 1 MiB (1048576), the minimum that Redis accepts for its own query buffer and bulk length limits, ' +
+        'and a client whose unprocessed requests reach it is disconnected. Raise it to at least 1048576 or remove it to use the default',
+      'limits.maxBulkLength: warning: 10 bytes is below 1 MiB (1048576), the minimum that Redis accepts for its own query buffer and bulk length limits, ' +
+        'and a request with a longer argument is rejected and its client disconnected. Raise it to at least 1048576 or remove it to use the default',
+      'limits.maxOutputBuffer: warning: 1048575 bytes is below 1 MiB (1048576), the minimum that Redis accepts for its own query buffer and bulk length limits, ' +
+        'and a client whose unread replies reach it is disconnected. Raise it to at least 1048576 or remove it to use the default',
+    ]);
+  });
+
+  it('accepts limits of 1 MiB', async () => {
+    const yaml = `${HEAD}${READER}limits:\n  maxQueryBuffer: 1048576\n  maxBulkLength: 1048576\n  maxOutputBuffer: 1048576\n`;
+    expect(await warnings('floor-limits.yaml', yaml)).toEqual([]);
+  });
+
+  it('warns about MONITOR for a key-restricted user', async () => {
+    const yaml = `${HEAD}users:\n  watcher: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ~cache:* +get +monitor" }\n`;
+    expect(await warnings('monitor.yaml', yaml)).toEqual([
+      'users.watcher.acl: warning: the user may run MONITOR, which shows every command of every user with its keys and values, ' +
+        'but its key patterns do not allow reading every key. Deny it with -monitor unless the user may read all data',
+    ]);
+  });
+
+  it.each([
+    ['all keys', '~* +get +monitor', []],
+    ['read all keys', '%R~* ~cache:* +get +monitor', []],
+    ['no MONITOR', '~cache:* +@all -monitor', []],
+    ['MONITOR blocked', '~cache:* +get +monitor', ['MONITOR']],
+  ])('accepts MONITOR rules with %s', async (_case, rules, blocked) => {
+    const block = blocked.length > 0 ? `blockCommands: [${blocked.join(', ')}]\n` : '';
+    const yaml = `${HEAD}${block}users:\n  watcher: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ${rules}" }\n`;
+    expect(await warnings('monitor-ok.yaml', yaml)).toEqual([]);
   });
 });

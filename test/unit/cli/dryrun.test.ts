@@ -152,6 +152,30 @@ describe('dryrun', () => {
     expect(result.stderr).toBe('');
   });
 
+  it.each([
+    ['replconf', ['REPLCONF', 'listening-port', '6390']],
+    ['psync', ['PSYNC', '?', '-1']],
+    ['sync', ['SYNC']],
+  ])('reports the refusal of %s', async (name, command) => {
+    const result = await dryrun('admin', command);
+    expect(result.stdout).toBe(
+      `rejected: '${name}' never runs through respguard, because it would turn a pooled upstream connection into a replication stream. ` +
+        `The client gets: ERR '${name}' cannot run through respguard: a replica must connect to Redis directly\n`,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+  });
+
+  it('reports the refusal of SCRIPT DEBUG', async () => {
+    const result = await dryrun('admin', ['SCRIPT', 'DEBUG', 'YES']);
+    expect(result.stdout).toBe(
+      "rejected: 'script|debug' never runs through respguard, because it would put a pooled upstream connection into the Lua debugger. " +
+        "The client gets: ERR 'script|debug' cannot run through respguard: the Lua debugger needs a direct connection to Redis\n",
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+  });
+
   it('reports an unknown command', async () => {
     const result = await dryrun('admin', ['NOSUCH']);
     expect(result.code).toBe(1);
@@ -178,6 +202,30 @@ describe('dryrun', () => {
     expect(await main(['dryrun', '--config', file], io)).toBe(2);
     expect(io.stderrText()).toBe(
       'respguard dryrun: missing --user NAME, a COMMAND after --\nRun "respguard dryrun --help" for usage.\n',
+    );
+  });
+
+  it('takes FILE before --', async () => {
+    const io = makeIo();
+    expect(await main(['dryrun', file, '-u', 'cache_reader', '--', 'GET', 'cache:1'], io)).toBe(0);
+    expect(io.stdoutText()).toBe('OK\n');
+    expect(io.stderrText()).toBe('');
+  });
+
+  it('rejects FILE together with --config', async () => {
+    const io = makeIo();
+    expect(await main(['dryrun', file, '-c', file, '-u', 'admin', '--', 'PING'], io)).toBe(2);
+    expect(io.stdoutText()).toBe('');
+    expect(io.stderrText()).toBe(
+      'respguard dryrun: give the config file once, either as FILE or as --config FILE\nRun "respguard dryrun --help" for usage.\n',
+    );
+  });
+
+  it('reads arguments without -- as the command', async () => {
+    const io = makeIo();
+    expect(await main(['dryrun', '-c', file, '-u', 'cache_reader', 'GET', 'other:1'], io)).toBe(1);
+    expect(io.stdoutText()).toBe(
+      `denied: user "cache_reader" may not read key "other:1" (argument 1 of 'get'), because no key pattern of its root rules (~cache:*) allows read access to it. The client gets: ${KEY_REPLY}\n`,
     );
   });
 

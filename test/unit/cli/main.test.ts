@@ -45,14 +45,15 @@ describe('main', () => {
   it('requires --config for run', async () => {
     const io = makeIo();
     expect(await main(['run'], io)).toBe(2);
-    expect(io.stderrText()).toBe('respguard run: missing --config FILE\nRun "respguard run --help" for usage.\n');
+    expect(io.stderrText()).toBe('respguard run: missing the config file: give it as FILE or as --config FILE\nRun "respguard run --help" for usage.\n');
   });
 
   it('rejects an unknown option', async () => {
     const io = makeIo();
     expect(await main(['--config', 'x.yaml', '--verbose'], io)).toBe(2);
     expect(io.stderrText()).toBe(
-      'respguard run: Unknown option \'--verbose\'\nRun "respguard run --help" for usage.\n',
+      "respguard run: Unknown option '--verbose'. To specify a positional argument starting with a '-', place it at the end of the " +
+        `command after '--', as in '-- "--verbose"\nRun "respguard run --help" for usage.\n`,
     );
   });
 });

@@ -121,4 +121,11 @@ describe('run', () => {
     expect(io.stderrText()).toBe(`${file}: listeners[0].port: invalid value "0": expected an integer from 1 to 65535\n`);
     expect(io.logs.lines).toEqual([]);
   });
+
+  it('takes the config as FILE', async () => {
+    const file = configs.write('positional.yaml', 'listeners:\n  - { host: 127.0.0.1, port: 0 }\nusers:\n  app: { acl: "on >x" }\n');
+    const io = makeIo();
+    expect(await main(['run', file], io)).toBe(1);
+    expect(io.stderrText()).toBe(`${file}: listeners[0].port: invalid value "0": expected an integer from 1 to 65535\n`);
+  });
 });
