@@ -46,6 +46,12 @@ export class ReplySlot {
 
   /** Request bytes kept until the reply arrives, so that a cluster redirect can resend them; null elsewhere. */
   request: Buffer | null = null;
+  /**
+   * Cluster mode: the client's state (such as `MULTI`) that a request on the pinned connection
+   * needs, null for a request that may move to another node. A MOVED or ASK reply to a request
+   * with a state becomes an error for the client, because the state cannot follow the request.
+   */
+  pinnedState: string | null = null;
   /** Redirects followed for this request so far. */
   redirects = 0;
   /** Set when the request went out behind ASKING: the reply starts with ASKING's one-line reply, which the client must not get. */

@@ -41,6 +41,32 @@ export class SessionState {
     return this.subscriptions.channel.size + this.subscriptions.pattern.size + this.subscriptions.shard.size > 0;
   }
 
+  /**
+   * Names the state that needs the pinned connection, for error replies: the first of MULTI,
+   * WATCH, CLIENT TRACKING, CLIENT NO-TOUCH, SUBSCRIBE, MONITOR, SELECT, READONLY and blocking
+   * commands that is set.
+   */
+  pinReason(): string {
+    if (this.transaction) return 'MULTI';
+    if (this.watching) return 'WATCH';
+    if (this.tracking) return 'CLIENT TRACKING';
+    if (this.noTouch) return 'CLIENT NO-TOUCH';
+    if (this.subscribed) return 'SUBSCRIBE';
+    if (this.monitor) return 'MONITOR';
+    if (this.db !== 0) return 'SELECT';
+    if (this.readOnly) return 'READONLY';
+    return 'a blocking command';
+  }
+
+  /**
+   * True when commands with keys must run on the pinned connection because the state changes
+   * what they do there: CLIENT TRACKING remembers the keys they read, and CLIENT NO-TOUCH keeps
+   * their access time.
+   */
+  get keysNeedPin(): boolean {
+    return this.tracking || this.noTouch;
+  }
+
   /** True while the session needs its own upstream connection. */
   needsPin(): boolean {
     return (

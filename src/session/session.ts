@@ -28,7 +28,7 @@ import { OK, encodeCommand, encodeError, encodeQuotingError, type Protocol } fro
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
-import { forwardInCluster, followRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
+import { forwardInCluster, followRedirect, isRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
 import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
 import { localHandler } from './local-commands.js';
@@ -317,7 +317,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
     const request = command.raw ?? encodeCommand(args);
     const cluster = this.context.cluster;
-    const slot = cluster && !this.pinned ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request);
+    const slot = cluster ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request);
     if (slot && isKeyListing(info)) this.filterKeyListing(slot, user, info, args);
   }
 
@@ -406,14 +406,14 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /**
-   * Sends a request upstream: on the pinned connection when there is one, else on a shared one.
-   * Returns the slot of the reply, or null when no connection could take the request (the
-   * client got an error).
+   * Sends a request upstream: on the pinned connection when there is one and `pool` is absent or
+   * has the pinned connection's node, else on a shared connection of `pool`. Returns the slot of
+   * the reply, or null when no connection could take the request (the client got an error).
    */
-  forward(commandName: string, request: Buffer, repliesExpected = 1, pool: UpstreamPool = this.defaultPool()): ReplySlot | null {
-    const target = this.pinned ?? this.pickFrom(pool);
+  forward(commandName: string, request: Buffer, repliesExpected = 1, pool?: UpstreamPool): ReplySlot | null {
+    const target = this.targetFor(pool);
     if (!target) {
-      this.reply(texts.upstreamUnavailableText(pool.lastError));
+      this.reply(texts.upstreamUnavailableText((pool ?? this.defaultPool()).lastError));
       this.commandDone(commandName, 'upstream_error');
       return null;
     }
@@ -423,7 +423,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     slot.repliesLeft = repliesExpected;
     slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
     // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
-    if (this.context.cluster && !this.pinned) slot.request = request;
+    // A request on the pinned connection stays there unless the caller marks it resendable.
+    if (this.context.cluster) {
+      slot.request = request;
+      if (target === this.pinned) slot.pinnedState = this.state.pinReason();
+    }
     this.markSilence(slot);
     this.append(slot);
     this.dispatch(target, request, slot);
@@ -433,6 +437,13 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   /** Returns the pool for requests that name no node: the upstream's, or in cluster mode the one for keyless requests. */
   private defaultPool(): UpstreamPool {
     return this.context.cluster?.keylessPool() ?? this.context.pool;
+  }
+
+  /** Returns the pinned connection when `pool` is absent or has its node, else a shared connection of `pool` (or the default pool). */
+  private targetFor(pool: UpstreamPool | undefined): UpstreamConnection | null {
+    const pinned = this.pinned;
+    if (pinned && (pool === undefined || pool.owns(pinned))) return pinned;
+    return this.pickFrom(pool ?? this.defaultPool());
   }
 
   /** Picks a shared connection of `pool`: the one carrying this session's requests in flight when it can, so that nothing waits. */
@@ -464,17 +475,18 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /**
-   * Sends one part of a split or fanned-out request to `pool`, in this session's order. The
-   * part's slot is not in the reply order: `onReply` gets its reply. Returns false, sending
-   * nothing, when the pool has no usable connection.
+   * Sends one part of a split or fanned-out request to `pool`, in this session's order: on the
+   * pinned connection when it has the pool's node. The part's slot is not in the reply order:
+   * `onReply` gets its reply. Returns false, sending nothing, when the pool has no usable connection.
    */
   forwardPart(commandName: string, request: Buffer, pool: UpstreamPool, onReply: (data: Buffer) => void): boolean {
-    const target = this.pickFrom(pool);
+    const target = this.targetFor(pool);
     if (!target) return false;
     const slot = new ReplySlot(this);
     slot.command = commandName;
     slot.keys = this.commandKeys;
     slot.request = request;
+    if (target === this.pinned && this.state.keysNeedPin) slot.pinnedState = this.state.pinReason();
     slot.onReply = onReply;
     this.dispatch(target, request, slot);
     return true;
@@ -484,6 +496,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   redirected(slot: ReplySlot, data: Buffer): boolean {
     const cluster = this.context.cluster;
     if (!cluster || this.closed) return false;
+    if (slot.pinnedState !== null) {
+      // Inside MULTI, Redis flagged the transaction upstream, so EXEC gets EXECABORT.
+      if (isRedirect(data)) slot.rewrite = texts.slotMovedWhilePinned(slot.command, slot.pinnedState);
+      return false;
+    }
     const resend = followRedirect(cluster, slot, data, this.protocol);
     if (!resend) return false;
     // The reply arrived, so the request is no longer in flight on its first connection.

@@ -61,6 +61,7 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
       else session.forward(command.name, request);
       return true;
     case 'readonly':
+      if (session.context.cluster) return clusterReadOnly(session, command);
       return toggle(session, command, request, command.name === 'readonly', (on) => {
         session.state.readOnly = on;
       });
@@ -96,7 +97,7 @@ function pinAndForward(session: Session, command: CommandInfo, request: Buffer, 
  */
 function clusterPinPool(session: Session, command: CommandInfo, args: readonly Buffer[], bind: boolean): UpstreamPool | null | undefined {
   const cluster = session.context.cluster;
-  if (!cluster || session.pinned) return undefined;
+  if (!cluster) return undefined;
   return pinPoolFor(session, cluster, command, args, bind);
 }
 
@@ -206,6 +207,10 @@ function select(session: Session, command: CommandInfo, args: readonly Buffer[],
     return true;
   }
   const index = Number(text);
+  if (session.context.cluster && index !== 0 && index >= -(2 ** 31) && index < 2 ** 31) {
+    session.reject(texts.SELECT_IN_CLUSTER, command.name, 'rejected');
+    return true;
+  }
   if (index < 0 || index >= 2 ** 31) {
     session.reject(texts.DB_OUT_OF_RANGE, command.name, 'rejected');
     return true;
@@ -269,6 +274,17 @@ function tracking(session: Session, command: CommandInfo, args: readonly Buffer[
       session.unpinIfClear();
     };
   }
+  return true;
+}
+
+/**
+ * Cluster mode: READONLY and READWRITE only allow or stop reads from replicas on the connection,
+ * and respguard reads from primaries only, where both change nothing. They get Redis's +OK
+ * without pinning a connection.
+ */
+function clusterReadOnly(session: Session, command: CommandInfo): boolean {
+  session.reply(OK);
+  session.commandDone(command.name, 'allowed');
   return true;
 }
 

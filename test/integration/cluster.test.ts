@@ -470,26 +470,26 @@ describe('cluster sharded pub/sub', () => {
   });
 });
 
+/** Node ids by node index, from CLUSTER MYID. */
+async function nodeIds(): Promise<string[]> {
+  return Promise.all([0, 1, 2].map(async (index) => (await (await node(index)).call(['CLUSTER', 'MYID'])) as string));
+}
+
+/** Starts moving `slot` from node `from` to node `to` and moves `key` with MIGRATE. */
+async function beginMigration(slot: number, from: number, to: number, key: string): Promise<string[]> {
+  const ids = await nodeIds();
+  expect(await (await node(to)).call(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ids[from]!])).toBe('OK');
+  expect(await (await node(from)).call(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', ids[to]!])).toBe('OK');
+  const migrate = ['MIGRATE', '127.0.0.1', String(cluster.nodes[to]!.port), '', '0', '5000', 'AUTH', cluster.password, 'KEYS', key];
+  expect(await (await node(from)).call(migrate)).toBe('OK');
+  return ids;
+}
+
+async function finishMigration(slot: number, to: number, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['CLUSTER', 'SETSLOT', String(slot), 'NODE', ids[to]!])).toBe('OK');
+}
+
 describe('cluster redirects', () => {
-  /** Node ids by node index, from CLUSTER MYID. */
-  async function nodeIds(): Promise<string[]> {
-    return Promise.all([0, 1, 2].map(async (index) => (await (await node(index)).call(['CLUSTER', 'MYID'])) as string));
-  }
-
-  /** Starts moving `slot` from node `from` to node `to` and moves `key` with MIGRATE. */
-  async function beginMigration(slot: number, from: number, to: number, key: string): Promise<string[]> {
-    const ids = await nodeIds();
-    expect(await (await node(to)).call(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ids[from]!])).toBe('OK');
-    expect(await (await node(from)).call(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', ids[to]!])).toBe('OK');
-    const migrate = ['MIGRATE', '127.0.0.1', String(cluster.nodes[to]!.port), '', '0', '5000', 'AUTH', cluster.password, 'KEYS', key];
-    expect(await (await node(from)).call(migrate)).toBe('OK');
-    return ids;
-  }
-
-  async function finishMigration(slot: number, to: number, ids: readonly string[]): Promise<void> {
-    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['CLUSTER', 'SETSLOT', String(slot), 'NODE', ids[to]!])).toBe('OK');
-  }
-
   it('follows ASK during a migration', async () => {
     const app = await client();
     const key = 'cache:ask';
@@ -593,6 +593,140 @@ describe('cluster redirects', () => {
     expect(movedLine).toMatchObject({ end: slot, to: newOwner, failover: false });
     // Slots moved between primaries: no failover.
     expect(await metricValue('respguard_upstream_failovers_total')).toBe(0);
+    app.close();
+  });
+});
+
+/** Returns the hash slot of `key`. */
+function slotOf(key: string): number {
+  return keySlot(Buffer.from(key));
+}
+
+/** respguard's reply to a command whose keys are on another node than the client's pinned state. */
+function otherNodeError(name: string, state: string): string {
+  return `-ERR '${name}' cannot run: its keys are on another cluster node than the upstream connection that holds this client's ${state} state. Use another connection, or end that state first (RESET ends all)\r\n`;
+}
+
+describe('cluster pinned sessions', () => {
+  // The keyless pool is node 0's, so SUBSCRIBE, CLIENT TRACKING and MONITOR pin a connection there.
+  it('places the test keys on known nodes', async () => {
+    expect(await ownerOf(slotOf('secret:x'))).toBe(0);
+    expect(await ownerOf(slotOf('chan:b'))).toBe(0);
+    expect(await ownerOf(slotOf('app:1'))).toBe(1);
+    expect(await ownerOf(slotOf('pin:a'))).toBe(1);
+    expect(await ownerOf(slotOf('chan:a'))).toBe(2);
+  });
+
+  it('routes other nodes keys after WATCH', async () => {
+    const app = await client();
+    expect(await app.call(['SET', 'app:1', 'one'])).toBe('+OK\r\n');
+    expect(await app.call(['WATCH', 'secret:x'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$3\r\none\r\n');
+    expect(await app.call(['SET', 'app:1', 'two'])).toBe('+OK\r\n');
+    expect(await app.call(['MGET', 'app:1', 'secret:x'])).toBe('*2\r\n$3\r\ntwo\r\n$-1\r\n');
+    expect(await app.call(['DBSIZE'])).toMatch(/^:\d+\r\n$/);
+    // The transaction still runs on the node of the watched key.
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'secret:x', 'mine'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*1\r\n+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$3\r\ntwo\r\n');
+    // A blocking command on another node would need a second pinned connection, and the keys
+    // of one client's WATCH commands must share a slot.
+    expect(await app.call(['WATCH', 'secret:x'])).toBe('+OK\r\n');
+    expect(await app.call(['BLPOP', 'app:list', '1'])).toBe(otherNodeError('blpop', 'WATCH'));
+    expect(await app.call(['WATCH', 'app:1'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await app.call(['UNWATCH'])).toBe('+OK\r\n');
+    app.close();
+  });
+
+  it('routes other nodes keys in RESP3 pub/sub', async () => {
+    const app = await client();
+    const publisher = await client();
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['SUBSCRIBE', 'news'])).toBe('>3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');
+    expect(await app.call(['SET', 'app:1', 'three'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(await publisher.call(['PUBLISH', 'news', 'hi'])).toBe(':1\r\n');
+    expect(await app.reply()).toBe('>3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n');
+    expect(await app.call(['PING'])).toBe('+PONG\r\n');
+    app.close();
+    publisher.close();
+  });
+
+  it('rejects SSUBSCRIBE on another node after SUBSCRIBE', async () => {
+    const app = await client();
+    expect(await app.call(['SUBSCRIBE', 'news'])).toBe('*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');
+    expect(await app.call(['SSUBSCRIBE', 'chan:a'])).toBe(otherNodeError('ssubscribe', 'SUBSCRIBE'));
+    expect(await app.call(['SSUBSCRIBE', 'chan:b'])).toBe('*3\r\n$10\r\nssubscribe\r\n$6\r\nchan:b\r\n:1\r\n');
+    app.close();
+  });
+
+  it('answers READONLY without pinning', async () => {
+    const app = await client();
+    expect(await (await node(1)).call(['READONLY'])).toBe('OK');
+    expect(await app.call(['READONLY'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$4\r\nmine\r\n');
+    expect(await app.call(['READWRITE'])).toBe('+OK\r\n');
+    app.close();
+  });
+
+  it('answers SELECT as Redis Cluster does', async () => {
+    const app = await client();
+    const direct = await node(1);
+    for (const index of ['1', '-1']) {
+      expect(await direct.call(['SELECT', index])).toEqual({ error: 'ERR SELECT is not allowed in cluster mode' });
+      expect(await app.call(['SELECT', index])).toBe('-ERR SELECT is not allowed in cluster mode\r\n');
+    }
+    expect(await direct.call(['SELECT', 'x'])).toEqual({ error: 'ERR value is not an integer or out of range' });
+    expect(await app.call(['SELECT', 'x'])).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(await app.call(['SELECT', '0'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$4\r\nmine\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    app.close();
+  });
+
+  it('keeps CLIENT TRACKING keys on its node', async () => {
+    const app = await client();
+    const writer = await client();
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['CLIENT', 'TRACKING', 'ON'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$4\r\nmine\r\n');
+    // Read through another node's shared connection, app:1 would never be invalidated.
+    expect(await app.call(['GET', 'app:1'])).toBe(otherNodeError('get', 'CLIENT TRACKING'));
+    expect(await app.call(['MGET', 'secret:x', 'app:1'])).toBe(otherNodeError('mget', 'CLIENT TRACKING'));
+    expect(await writer.call(['SET', 'secret:x', 'changed'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$8\r\nsecret:x\r\n');
+    expect(await app.call(['CLIENT', 'TRACKING', 'OFF'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    app.close();
+    writer.close();
+  });
+
+  it('follows or rejects ASK on a pinned connection', async () => {
+    const key = 'pin:a';
+    const slot = slotOf(key);
+    const app = await client();
+    expect(await app.call(['SET', key, 'moving'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'app:2', 'stays'])).toBe('+OK\r\n');
+    expect(await ownerOf(slotOf('app:2'))).toBe(1);
+    const ids = await beginMigration(slot, 1, 2, key);
+    try {
+      // A queued command cannot move: the client gets an error, and EXEC aborts as in Redis.
+      expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+      expect(await app.call(['GET', key])).toBe(
+        `-ERR 'get' did not run: its hash slot is moving to another cluster node, which the upstream connection that holds this client's MULTI state cannot follow, and EXEC will fail with EXECABORT. Try again later\r\n`,
+      );
+      expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+      // Outside MULTI, a command on the pinned connection follows ASK to the other node.
+      expect(await app.call(['WATCH', 'app:2'])).toBe('+OK\r\n');
+      expect(await app.call(['GET', key])).toBe('$6\r\nmoving\r\n');
+      expect(await app.call(['UNWATCH'])).toBe('+OK\r\n');
+      expect(await app.call(['GET', key])).toBe('$6\r\nmoving\r\n');
+    } finally {
+      await finishMigration(slot, 2, ids);
+    }
     app.close();
   });
 });

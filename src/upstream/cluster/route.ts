@@ -14,6 +14,7 @@ import type { CommandInfo } from '../../commands/types.js';
 import { encodeCommand, encodeError } from '../../resp/encode.js';
 import type { ReplySlot } from '../../session/reply-slot.js';
 import type { Session } from '../../session/session.js';
+import { keysOnOtherNode } from '../../session/texts.js';
 import type { UpstreamConnection } from '../connection.js';
 import type { UpstreamPool } from '../pool.js';
 import type { ClusterPool } from './cluster-pool.js';
@@ -65,14 +66,41 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
     const fanOutKind = FAN_OUT.get(info.name);
     if (fanOutKind) return fanOut(session, info.name, request, cluster.primaryPools(), fanOutKind);
     if (info.name === 'scan') return scanInCluster(session, cluster, args);
-    return session.forward(info.name, request, 1, cluster.keylessPool());
+    // A pinned session's keyless commands (PING, PUBLISH, CLIENT CACHING) run on its own connection.
+    return session.forward(info.name, request, 1, session.pinned ? undefined : cluster.keylessPool());
   }
+  if (!keysReachPinnedNode(session, cluster, info, args, keys)) return null;
   const slot = slotOfKeys(args, keys);
-  if (slot !== CROSS_SLOT) return session.forward(info.name, request, 1, cluster.poolForSlot(slot));
+  if (slot !== CROSS_SLOT) {
+    // Keys of another node go to that node's shared connections, and keys of the pinned node to
+    // the pinned connection, where a MOVED or ASK reply may move them to another node's shared one.
+    const forwarded = session.forward(info.name, request, 1, cluster.poolForSlot(slot));
+    if (forwarded && !session.state.keysNeedPin) forwarded.pinnedState = null;
+    return forwarded;
+  }
 
   if (SPLITTABLE.has(info.name)) return splitBySlot(session, cluster, info.name, args, keys);
   session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
   return null;
+}
+
+/**
+ * Checks that a command of a session whose state applies to its keys (CLIENT TRACKING, CLIENT
+ * NO-TOUCH) has every key on the pinned connection's node. Returns false after rejecting it.
+ */
+function keysReachPinnedNode(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], keys: readonly KeyRef[]): boolean {
+  const pinned = session.pinned;
+  if (!pinned || !session.state.keysNeedPin) return true;
+  // TODO(cluster): pin a connection with the same state on each node that the keys need, so
+  // that tracking and NO-TOUCH cover the whole keyspace.
+  if (keys.every((key) => cluster.poolForSlot(keySlot(args[key.index]!)).owns(pinned))) return true;
+  session.reject(keysOnOtherNode(info.name, session.state.pinReason()), info.name, 'rejected');
+  return false;
+}
+
+/** True for a MOVED or ASK error reply. */
+export function isRedirect(data: Buffer): boolean {
+  return startsWith(data, MOVED_PREFIX) || startsWith(data, ASK_PREFIX);
 }
 
 /** Returns the slot shared by `keys`, or CROSS_SLOT when they span several. */
@@ -89,20 +117,32 @@ function requestSlot(info: CommandInfo, args: readonly Buffer[]): number | null 
 }
 
 /**
- * Chooses the node whose pinned pool serves a state command (WATCH, a blocking command): the
- * primary of its keys' slot, or the keyless pool's node for a keyless one. Returns null after rejecting
- * the command with CROSSSLOT when its keys span slots or differ from the slot of the session's
- * WATCH or transaction. `bind` makes the slot the session's transaction slot.
+ * Chooses the node whose pinned pool serves a state command (WATCH, a blocking command, a
+ * command queued in MULTI): the primary of its keys' slot, or for a keyless one the pinned
+ * connection's node, else the keyless pool's. Returns null after rejecting the command with
+ * CROSSSLOT when its keys span slots or, with `bind`, differ from the slot of the session's
+ * WATCH or transaction, and with a clear error when the session is pinned to another node.
+ * `bind` makes the slot the session's transaction slot.
  */
 export function pinPoolFor(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], bind: boolean): UpstreamPool | null {
   const slot = requestSlot(info, args);
-  if (slot === CROSS_SLOT || (slot !== null && session.clusterSlot !== null && slot !== session.clusterSlot)) {
+  if (slot === CROSS_SLOT || (bind && slot !== null && session.clusterSlot !== null && slot !== session.clusterSlot)) {
     session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
     return null;
   }
   if (slot === null) return cluster.keylessPool();
+  const pool = cluster.poolForSlot(slot);
+  if (!pinnedOn(session, pool, info)) return null;
   if (bind) session.clusterSlot = slot;
-  return cluster.poolForSlot(slot);
+  return pool;
+}
+
+/** Checks that the session has no pinned connection or has it on `pool`'s node; returns false after rejecting the command. */
+function pinnedOn(session: Session, pool: UpstreamPool, info: CommandInfo): boolean {
+  const pinned = session.pinned;
+  if (!pinned || pool.owns(pinned)) return true;
+  session.reject(keysOnOtherNode(info.name, session.state.pinReason()), info.name, 'rejected');
+  return false;
 }
 
 /**
@@ -118,10 +158,12 @@ export function shardChannelPool(session: Session, cluster: ClusterPool, info: C
     return null;
   }
   // NOTE: stricter than Redis, which also accepts a second slot served by the same node. A
-  // session already pinned for other state (SUBSCRIBE, SELECT) keeps that node, where a channel
-  // of another node's slot gets Redis's MOVED error.
+  // session already pinned for other state (SUBSCRIBE, WATCH) keeps that node, and a channel of
+  // another node's slot gets an error.
+  const pool = cluster.poolForSlot(slot);
+  if (!pinnedOn(session, pool, info)) return null;
   session.clusterSlot = slot;
-  return cluster.poolForSlot(slot);
+  return pool;
 }
 
 /**
