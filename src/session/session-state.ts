@@ -14,6 +14,11 @@ export interface Transaction {
   dirty: boolean;
   /** Queued commands, checked again at EXEC when the policy changed in between. */
   readonly queued: { readonly command: CommandInfo; readonly args: readonly Buffer[] }[];
+  /**
+   * Cluster mode: keyless commands queued before the first command with keys chose the
+   * transaction's node. They got +QUEUED from respguard and go upstream behind MULTI on that node.
+   */
+  readonly deferred: { readonly name: string; readonly request: Buffer }[];
 }
 
 export class SessionState {

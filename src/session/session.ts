@@ -28,7 +28,7 @@ import { OK, encodeCommand, encodeError, encodeQuotingError, type Protocol } fro
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
-import { forwardInCluster, followRedirect, isRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
+import { forwardInCluster, followRedirect, isRedirect, queueInClusterTransaction } from '../upstream/cluster/route.js';
 import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
 import { localHandler } from './local-commands.js';
@@ -364,9 +364,13 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       return;
     }
     const cluster = this.context.cluster;
-    if (cluster && !prepareTransactionCommand(this, cluster, info, args)) return;
+    const request = raw ?? encodeCommand(args);
+    if (cluster) {
+      if (queueInClusterTransaction(this, cluster, info, args, request)) this.state.transaction!.queued.push({ command: info, args });
+      return;
+    }
     this.state.transaction!.queued.push({ command: info, args });
-    this.forward(info.name, raw ?? encodeCommand(args));
+    this.forward(info.name, request);
   }
 
   /** Reports a command that was answered without the upstream. */

@@ -11,7 +11,7 @@ import type { Session } from './session.js';
 import { unsubscribeReplies } from './pubsub.js';
 import { subscriptionKind, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
-import { pinPoolFor, shardChannelPool } from '../upstream/cluster/route.js';
+import { pinPoolFor, shardChannelPool, startTransaction } from '../upstream/cluster/route.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 
 const SYNTAX_ERROR = encodeError('ERR syntax error');
@@ -26,7 +26,7 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
     case 'multi':
       if (session.context.cluster && !session.pinned) return deferMulti(session, command);
       return pinAndForward(session, command, request, () => {
-        session.state.transaction = { dirty: false, queued: [] };
+        session.state.transaction = { dirty: false, queued: [], deferred: [] };
         session.transactionPolicy = session.context.policy;
       });
     case 'watch': {
@@ -113,7 +113,7 @@ function clusterShardPool(session: Session, command: CommandInfo, args: readonly
  * once the first queued command names a key. That command pins the node and sends MULTI.
  */
 function deferMulti(session: Session, command: CommandInfo): boolean {
-  session.state.transaction = { dirty: false, queued: [] };
+  session.state.transaction = { dirty: false, queued: [], deferred: [] };
   session.transactionPolicy = session.context.policy;
   session.reply(OK);
   session.commandDone(command.name, 'allowed');
@@ -122,6 +122,15 @@ function deferMulti(session: Session, command: CommandInfo): boolean {
 
 function exec(session: Session, command: CommandInfo, request: Buffer): boolean {
   const transaction = session.state.transaction;
+  const cluster = session.context.cluster;
+  if (cluster && transaction && !session.pinned && !transaction.dirty && transaction.deferred.length > 0) {
+    // Only keyless commands were queued: any node can run them.
+    if (!startTransaction(session, command.name, cluster.keylessPool())) {
+      session.state.transaction = null;
+      session.unpinIfClear();
+      return true;
+    }
+  }
   if (transaction && !session.pinned) {
     // A deferred MULTI that queued nothing upstream: reply to EXEC as Redis does.
     session.state.transaction = null;

@@ -417,6 +417,42 @@ describe('cluster transactions', () => {
     app.close();
   });
 
+  it('pins MULTI at its first key', async () => {
+    // app:2's node is not the keyless pool's (node 0), so a keyless first command must not pin the transaction.
+    expect(await ownerOf(slotOf('app:2'))).toBe(1);
+    const app = await client();
+    expect(await app.call(['SET', 'app:2', 'stays'])).toBe('+OK\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['ECHO', 'e'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['SET', 'app:2', 'y'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['SET', 'secret:x', 'other'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('$5\r\nstays\r\n');
+
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['SET', 'app:2', 'y'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*2\r\n+PONG\r\n+OK\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('$1\r\ny\r\n');
+    app.close();
+  });
+
+  it('runs a keyless MULTI', async () => {
+    const app = await client();
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['ECHO', 'e'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*2\r\n+PONG\r\n$1\r\ne\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['DISCARD'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:2'])).toMatch(/^\$/);
+    app.close();
+  });
+
   it('answers empty and discarded MULTI', async () => {
     const app = await client();
     expect(await app.call(['MULTI'])).toBe('+OK\r\n');

@@ -4,14 +4,16 @@
  * slot's primary, and keyless requests go to the first ready primary (ClusterPool.keylessPool).
  * Keys in several slots get Redis Cluster's CROSSSLOT error, unless the command is in
  * SPLITTABLE (see split.ts). The commands in FAN_OUT go to every primary, and SCAN walks the
- * primaries one after the other (see scan.ts).
+ * primaries one after the other (see scan.ts). A session with a pinned connection sends its
+ * keyless commands and the keys of the pinned node there, and keys of other nodes to their
+ * shared pools, unless its state applies to keys (CLIENT TRACKING, CLIENT NO-TOUCH).
  *
  * Redirects: a MOVED reply updates the slot map and sends the same bytes to the named node, and
  * an ASK reply sends ASKING and the bytes to the named node, at most MAX_REDIRECTS times.
  */
 import { extractKeys, type KeyRef } from '../../commands/keys.js';
 import type { CommandInfo } from '../../commands/types.js';
-import { encodeCommand, encodeError } from '../../resp/encode.js';
+import { QUEUED, encodeCommand, encodeError } from '../../resp/encode.js';
 import type { ReplySlot } from '../../session/reply-slot.js';
 import type { Session } from '../../session/session.js';
 import { keysOnOtherNode } from '../../session/texts.js';
@@ -167,19 +169,43 @@ export function shardChannelPool(session: Session, cluster: ClusterPool, info: C
 }
 
 /**
- * Checks a command queued in a transaction against the transaction's slot and, for the first
- * command of a MULTI that is not pinned yet, pins the node of its slot and sends MULTI there
- * (the client already got MULTI's +OK). Returns false when the command was rejected.
+ * Queues a command of a transaction in cluster mode, where the transaction's node is the node of
+ * its first command with keys. Keyless commands before that one get +QUEUED from respguard and
+ * wait in the transaction. The first command with keys pins its slot's node and sends MULTI and
+ * the waiting commands there. Later keys of another slot get CROSSSLOT, which makes EXEC fail.
+ * Returns false when the command was rejected.
  */
-export function prepareTransactionCommand(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[]): boolean {
-  // NOTE: a keyless first command pins the keyless pool's node, so later keys of another node's slots get MOVED inside the transaction.
+export function queueInClusterTransaction(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
+  const transaction = session.state.transaction!;
+  if (!session.pinned && requestSlot(info, args) === null) {
+    transaction.deferred.push({ name: info.name, request: Buffer.from(request) });
+    session.reply(QUEUED);
+    session.commandDone(info.name, 'allowed');
+    return true;
+  }
   const pool = pinPoolFor(session, cluster, info, args, true);
   if (!pool) return false;
-  if (session.pinned) return true;
-  if (!session.pin(info.name, pool)) return false;
-  const multi = session.forward('multi', MULTI_REQUEST);
-  if (multi) multi.silent = true;
-  return multi !== null;
+  if (!session.pinned && !startTransaction(session, info.name, pool)) return false;
+  session.forward(info.name, request);
+  return true;
+}
+
+/**
+ * Pins a connection of `pool`'s node for a transaction that respguard opened for the client
+ * (which already got MULTI's +OK), and sends MULTI and the deferred keyless commands there with
+ * their replies hidden. Returns false when the client got an error instead.
+ */
+export function startTransaction(session: Session, commandName: string, pool: UpstreamPool): boolean {
+  if (!session.pin(commandName, pool)) return false;
+  const transaction = session.state.transaction!;
+  const requests = [{ name: 'multi', request: MULTI_REQUEST }, ...transaction.deferred];
+  transaction.deferred.length = 0;
+  for (const { name, request } of requests) {
+    const slot = session.forward(name, request);
+    if (!slot) return false;
+    slot.silent = true;
+  }
+  return true;
 }
 
 /** The target connection and request bytes of a redirected request. */
