@@ -28,7 +28,7 @@ beforeAll(async () => {
   cluster = await startRedisCluster({ replicas: 1 });
   // Every node is a seed, replicas included. FLUSHALL and FLUSHDB are in the default blocklist,
   // and the fan-out tests need them.
-  const rest = `blockCommands: []\nusers:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
+  const rest = `blockCommands: []\nusers:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read +cluster|getkeysinslot"\n`;
   ({ server, observer, logs, port } = await startClusterProxy(cluster, cluster.addresses, rest));
 }, 60_000);
 
@@ -317,6 +317,50 @@ describe('cluster keyspace commands', () => {
     expect(await app.call(['DEL', 'other:x'])).toBe(':1\r\n');
     expect(await app.call(['RANDOMKEY'])).toBe('_\r\n');
     reader.close();
+    app.close();
+  });
+
+  it('counts keys in the slot owner', async () => {
+    const app = await client();
+    for (const key of ['app:1', 'cache:a']) {
+      const slot = String(slotOf(key));
+      const owner = await node(await ownerOf(slotOf(key)));
+      expect(await app.call(['SET', key, 'counted'])).toBe('+OK\r\n');
+      expect(await owner.call(['CLUSTER', 'COUNTKEYSINSLOT', slot])).toBe(1);
+      expect(await app.call(['CLUSTER', 'COUNTKEYSINSLOT', slot])).toBe(':1\r\n');
+      expect(await app.call(['CLUSTER', 'GETKEYSINSLOT', slot, '10'])).toBe(`*1\r\n$${key.length}\r\n${key}\r\n`);
+    }
+    expect(await (await node(0)).call(['CLUSTER', 'COUNTKEYSINSLOT', '16384'])).toEqual({ error: 'ERR Invalid slot' });
+    expect(await app.call(['CLUSTER', 'COUNTKEYSINSLOT', '16384'])).toBe('-ERR Invalid slot\r\n');
+    app.close();
+  });
+
+  it('lists only readable keys in a slot', async () => {
+    // Both keys hash the tag `g`, so they share a slot, on a node other than the keyless pool's.
+    const slot = String(slotOf('{g}'));
+    expect(await ownerOf(slotOf('{g}'))).not.toBe(0);
+    const app = await client();
+    const reader = await client('reader', 'r-pass');
+    expect(await app.call(['MSET', 'cache:{g}1', '1', 'other:{g}2', '2'])).toBe('+OK\r\n');
+    const all = (await app.call(['CLUSTER', 'GETKEYSINSLOT', slot, '10'])).split('\r\n');
+    expect(all[0]).toBe('*2');
+    expect([all[2], all[4]].sort()).toEqual(['cache:{g}1', 'other:{g}2']);
+    expect(await reader.call(['CLUSTER', 'GETKEYSINSLOT', slot, '10'])).toBe('*1\r\n$10\r\ncache:{g}1\r\n');
+    expect(await app.call(['DEL', 'cache:{g}1', 'other:{g}2'])).toBe(':2\r\n');
+    reader.close();
+    app.close();
+  });
+
+  it('rejects keyspace commands in MULTI', async () => {
+    const app = await client();
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'app:2', 'z'])).toBe('+QUEUED\r\n');
+    for (const command of [['DBSIZE'], ['KEYS', '*'], ['SCAN', '0'], ['RANDOMKEY'], ['FLUSHDB']]) {
+      const name = command[0]!.toLowerCase();
+      expect(await app.call(command)).toBe(`-ERR '${name}' inside MULTI is not supported by respguard in cluster mode, because it runs on every primary; run it outside the transaction\r\n`);
+    }
+    expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(await app.call(['GET', 'app:2'])).not.toBe('$1\r\nz\r\n');
     app.close();
   });
 

@@ -20,12 +20,17 @@ import { keysOnOtherNode } from '../../session/texts.js';
 import type { UpstreamConnection } from '../connection.js';
 import type { UpstreamPool } from '../pool.js';
 import type { ClusterPool } from './cluster-pool.js';
-import { keySlot } from './slots.js';
+import { SLOT_COUNT, keySlot } from './slots.js';
 import { scanInCluster } from './scan.js';
 import { fanOut, splitBySlot, SPLITTABLE, type MergeKind } from './split.js';
 
 /** Redis Cluster's reply to keys of several slots in one command, as redis-server 7.0.15 words it. */
 export const CROSSSLOT_REPLY = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
+
+/** Reply to a command that runs on every primary (DBSIZE, KEYS, SCAN), inside MULTI, which runs on one node. */
+function fanOutInMulti(name: string): Buffer {
+  return encodeError(`ERR '${name}' inside MULTI is not supported by respguard in cluster mode, because it runs on every primary; run it outside the transaction`);
+}
 
 /** Redirects followed for one request before the client gets the redirect reply itself. */
 export const MAX_REDIRECTS = 5;
@@ -58,6 +63,17 @@ const FAN_OUT = new Map<string, MergeKind>([
   ['function|flush', 'ok'],
 ]);
 
+/** Keyless commands about one hash slot, named by their second argument: they go to the slot's owner. */
+const SLOT_ARGUMENT_COMMANDS = new Set(['cluster|countkeysinslot', 'cluster|getkeysinslot']);
+
+/** Returns a slot number argument, or null when it is not a decimal slot number (the node then returns its own error). */
+function parseSlot(argument: Buffer): number | null {
+  const text = argument.toString('latin1');
+  if (!/^[0-9]{1,5}$/.test(text)) return null;
+  const slot = Number(text);
+  return slot < SLOT_COUNT ? slot : null;
+}
+
 /**
  * Forwards a request to the primary of its keys' slot, splits it, fans it out, or rejects it
  * with CROSSSLOT. Returns the slot of the client's reply, or null when the client already got an error.
@@ -68,6 +84,8 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
     const fanOutKind = FAN_OUT.get(info.name);
     if (fanOutKind) return fanOut(session, info.name, request, cluster.primaryPools(), fanOutKind);
     if (info.name === 'scan') return scanInCluster(session, cluster, args);
+    const slotArgument = SLOT_ARGUMENT_COMMANDS.has(info.name) ? parseSlot(args[2]!) : null;
+    if (slotArgument !== null) return session.forward(info.name, request, 1, cluster.poolForSlot(slotArgument));
     // A pinned session's keyless commands (PING, PUBLISH, CLIENT CACHING) run on its own connection.
     return session.forward(info.name, request, 1, session.pinned ? undefined : cluster.keylessPool());
   }
@@ -176,6 +194,10 @@ export function shardChannelPool(session: Session, cluster: ClusterPool, info: C
  * Returns false when the command was rejected.
  */
 export function queueInClusterTransaction(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
+  if (FAN_OUT.has(info.name) || info.name === 'scan') {
+    session.reject(fanOutInMulti(info.name), info.name, 'rejected');
+    return false;
+  }
   const transaction = session.state.transaction!;
   if (!session.pinned && requestSlot(info, args) === null) {
     transaction.deferred.push({ name: info.name, request: Buffer.from(request) });
