@@ -7,6 +7,7 @@
  * forwarded, the pending list of one upstream connection (`upstreamNext`). Linked lists avoid an
  * array shift or a closure per request on the hot path.
  */
+import type { UpstreamConnection } from '../upstream/connection.js';
 
 /** The receiver that a slot notifies when it is filled. */
 export interface SlotOwner {
@@ -52,6 +53,11 @@ export class ReplySlot {
    * with a state becomes an error for the client, because the state cannot follow the request.
    */
   pinnedState: string | null = null;
+  /** The connection and bytes of the last send, which a TRYAGAIN retry repeats. Null until sent upstream. */
+  sentTo: UpstreamConnection | null = null;
+  sentRequest: Buffer | null = null;
+  /** TRYAGAIN retries so far. */
+  retries = 0;
   /** Redirects followed for this request so far. */
   redirects = 0;
   /** Set when the request went out behind ASKING: the reply starts with ASKING's one-line reply, which the client must not get. */

@@ -28,7 +28,7 @@ import { OK, encodeCommand, encodeError, encodeQuotingError, type Protocol } fro
 import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnection } from '../upstream/connection.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
-import { forwardInCluster, followRedirect, isRedirect, queueInClusterTransaction } from '../upstream/cluster/route.js';
+import { MAX_TRYAGAIN_RETRIES, TRYAGAIN_DELAY_MS, forwardInCluster, followRedirect, isRedirect, isTryAgain, queueInClusterTransaction } from '../upstream/cluster/route.js';
 import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
 import { localHandler } from './local-commands.js';
@@ -82,8 +82,10 @@ interface HeldRequest {
   readonly target: UpstreamConnection;
   readonly request: Buffer;
   readonly slot: ReplySlot;
-  /** A request sent again after a MOVED or ASK reply; these stay at the front, in request order. */
+  /** A request sent again after a MOVED, ASK or TRYAGAIN reply. These stay at the front, in request order. */
   readonly redirect: boolean;
+  /** A TRYAGAIN retry whose delay has not passed: it and everything behind it wait. */
+  delayed: boolean;
 }
 
 export class Session implements SlotOwner, UnsolicitedReceiver {
@@ -427,7 +429,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     slot.repliesLeft = repliesExpected;
     slot.proxyNs = Number(process.hrtime.bigint() - this.commandStart);
     // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
-    // A request on the pinned connection stays there unless the caller marks it resendable.
+    // A request on the pinned connection keeps its node unless the caller clears its pinnedState.
     if (this.context.cluster) {
       slot.request = request;
       if (target === this.pinned) slot.pinnedState = this.state.pinReason();
@@ -462,7 +464,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (this.held.length > 0 || (this.inFlight > 0 && this.upstream !== target)) {
       // Waiting for the replies on the other connection keeps this request from running
       // upstream before them.
-      this.held.push({ target, request, slot, redirect: false });
+      this.held.push({ target, request, slot, redirect: false, delayed: false });
       return;
     }
     this.send(target, request, slot);
@@ -505,27 +507,59 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       if (isRedirect(data)) slot.rewrite = texts.slotMovedWhilePinned(slot.command, slot.pinnedState);
       return false;
     }
+    if (isTryAgain(data)) return this.retryLater(slot);
     const resend = followRedirect(cluster, slot, data, this.protocol);
     if (!resend) return false;
-    // The reply arrived, so the request is no longer in flight on its first connection.
-    this.inFlight -= 1;
-    if (this.held.length === 0 && this.inFlight === 0) {
-      this.send(resend.target, resend.request, slot);
-      return true;
+    this.queueResend({ target: resend.target, request: resend.request, slot, redirect: true, delayed: false });
+    return true;
+  }
+
+  /**
+   * Sends a request that got TRYAGAIN (keys of one slot on two nodes during a migration) again to
+   * the same node after TRYAGAIN_DELAY_MS, at most MAX_TRYAGAIN_RETRIES times, as Redis Cluster
+   * clients do. Returns false when the client should get the TRYAGAIN reply.
+   */
+  private retryLater(slot: ReplySlot): boolean {
+    const target = slot.sentTo;
+    const request = slot.sentRequest;
+    if (slot.retries >= MAX_TRYAGAIN_RETRIES || !target || !request || target.state === 'closed') return false;
+    slot.retries += 1;
+    if (request !== slot.request) {
+      // The last try followed an ASK, so ASKING goes in front again.
+      slot.asking = true;
+      slot.repliesLeft = 2;
     }
-    // Requests still in flight were sent after this one and may be redirected too: this one waits
-    // for them, behind earlier redirects and ahead of the requests held after it.
+    const node = `${target.options.host}:${target.options.port}`;
+    this.logger.debug({ event: 'cluster_tryagain', command: slot.command, node, attempt: slot.retries }, 'retrying a command that got TRYAGAIN during a slot migration');
+    const retry: HeldRequest = { target, request, slot, redirect: true, delayed: true };
+    this.queueResend(retry);
+    setTimeout(() => {
+      retry.delayed = false;
+      if (!this.closed) this.sendHeld();
+    }, TRYAGAIN_DELAY_MS);
+    return true;
+  }
+
+  /**
+   * Queues a request whose reply asked for it to be sent again, and sends what may go now. The
+   * reply arrived, so the request is no longer in flight. Requests still in flight were sent
+   * after it and may be redirected too: it waits for them, behind earlier redirects and ahead of
+   * the requests held after it.
+   */
+  private queueResend(entry: HeldRequest): void {
+    this.inFlight -= 1;
     let at = 0;
     while (at < this.held.length && this.held[at]!.redirect) at += 1;
-    this.held.splice(at, 0, { target: resend.target, request: resend.request, slot, redirect: true });
+    this.held.splice(at, 0, entry);
     if (this.inFlight === 0) this.sendHeld();
-    return true;
   }
 
   private send(target: UpstreamConnection, request: Buffer, slot: ReplySlot): void {
     this.upstream = target;
     this.inFlight += 1;
     slot.sentAt = process.hrtime.bigint();
+    slot.sentTo = target;
+    slot.sentRequest = request;
     if (!target.send(request, slot)) {
       if (!this.waitingForUpstream.has(target)) {
         // A connection that closes emits 'drain' first, so the wait never outlives it.
@@ -543,7 +577,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private sendHeld(): void {
     while (this.held.length > 0) {
       const next = this.held[0]!;
-      if (this.inFlight > 0 && this.upstream !== next.target) return;
+      if (next.delayed || (this.inFlight > 0 && this.upstream !== next.target)) return;
       this.held.shift();
       if (next.target.state === 'closed') {
         next.slot.fill(CONNECTION_LOST_REPLY);

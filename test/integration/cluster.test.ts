@@ -560,9 +560,14 @@ async function beginMigration(slot: number, from: number, to: number, key: strin
   const ids = await nodeIds();
   expect(await (await node(to)).call(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ids[from]!])).toBe('OK');
   expect(await (await node(from)).call(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', ids[to]!])).toBe('OK');
+  await migrateKey(from, to, key);
+  return ids;
+}
+
+/** Moves `key` from node `from` to node `to` with MIGRATE. */
+async function migrateKey(from: number, to: number, key: string): Promise<void> {
   const migrate = ['MIGRATE', '127.0.0.1', String(cluster.nodes[to]!.port), '', '0', '5000', 'AUTH', cluster.password, 'KEYS', key];
   expect(await (await node(from)).call(migrate)).toBe('OK');
-  return ids;
 }
 
 async function finishMigration(slot: number, to: number, ids: readonly string[]): Promise<void> {
@@ -623,6 +628,53 @@ describe('cluster redirects', () => {
     expect(await (await node(to)).call(['GET', key])).toBe(String(sent));
     // The INCRs sent after the migration ended met MOVED, which moved the slot in respguard's map.
     expect(server.context.cluster!.poolForSlot(slot).address).toBe(`127.0.0.1:${cluster.nodes[to]!.port}`);
+    app.close();
+  });
+
+  /**
+   * Stores `{tag}a` and `{tag}b`, then starts moving their slot to the next node with only
+   * `{tag}a`, so that the slot's keys are on two nodes until the second one follows.
+   */
+  async function splitSlotKeys(app: RawClient, tag: string): Promise<{ keys: string[]; slot: number; from: number; to: number; ids: string[] }> {
+    const keys = [`{${tag}}a`, `{${tag}}b`];
+    const slot = slotOf(`{${tag}}`);
+    expect(await app.call(['MSET', keys[0]!, '1', keys[1]!, '2'])).toBe('+OK\r\n');
+    const from = await ownerOf(slot);
+    const to = (from + 1) % 3;
+    const ids = await beginMigration(slot, from, to, keys[0]!);
+    return { keys, slot, from, to, ids };
+  }
+
+  it('retries TRYAGAIN until the migration ends', async () => {
+    const app = await client();
+    const { keys, slot, from, to, ids } = await splitSlotKeys(app, 'try');
+    expect(await (await node(from)).call(['MGET', ...keys])).toEqual({ error: 'TRYAGAIN Multiple keys request during rehashing of slot' });
+    const retriesBefore = logs.lines.filter((line) => line.event === 'cluster_tryagain').length;
+    app.send(['MGET', ...keys]);
+    const retried = async (): Promise<boolean> => logs.lines.filter((line) => line.event === 'cluster_tryagain').length > retriesBefore;
+    const deadline = Date.now() + 5000;
+    while (!(await retried()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await retried()).toBe(true);
+
+    await migrateKey(from, to, keys[1]!);
+    await finishMigration(slot, to, ids);
+    expect(await app.reply()).toBe('*2\r\n$1\r\n1\r\n$1\r\n2\r\n');
+    app.close();
+  });
+
+  it('returns TRYAGAIN after the last retry', async () => {
+    const app = await client();
+    const { keys, slot, from, to, ids } = await splitSlotKeys(app, 'again');
+    try {
+      expect(await app.call(['MGET', ...keys])).toBe('-TRYAGAIN Multiple keys request during rehashing of slot\r\n');
+      // The first try and 5 retries.
+      const attempts = logs.lines.filter((line) => line.event === 'cluster_tryagain' && line.command === 'mget');
+      expect(attempts.slice(-5).map((line) => line.attempt)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await migrateKey(from, to, keys[1]!);
+      await finishMigration(slot, to, ids);
+    }
+    expect(await app.call(['MGET', ...keys])).toBe('*2\r\n$1\r\n1\r\n$1\r\n2\r\n');
     app.close();
   });
 

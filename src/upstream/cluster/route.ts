@@ -35,12 +35,18 @@ function fanOutInMulti(name: string): Buffer {
 /** Redirects followed for one request before the client gets the redirect reply itself. */
 export const MAX_REDIRECTS = 5;
 
+/** TRYAGAIN retries of one request before the client gets the TRYAGAIN reply. */
+export const MAX_TRYAGAIN_RETRIES = 5;
+/** Wait before each TRYAGAIN retry, in milliseconds, so that the migration can move the other keys. */
+export const TRYAGAIN_DELAY_MS = 100;
+
 const ASKING_REQUEST = encodeCommand(['ASKING']);
 const MULTI_REQUEST = encodeCommand(['MULTI']);
 /** requestSlot's result for keys in several slots. */
 const CROSS_SLOT = -1;
 const MOVED_PREFIX = Buffer.from('-MOVED ');
 const ASK_PREFIX = Buffer.from('-ASK ');
+const TRYAGAIN_PREFIX = Buffer.from('-TRYAGAIN ');
 
 /**
  * Keyless commands that act on every primary's keyspace or scripts, with how their replies
@@ -116,6 +122,11 @@ function keysReachPinnedNode(session: Session, cluster: ClusterPool, info: Comma
   if (keys.every((key) => cluster.poolForSlot(keySlot(args[key.index]!)).owns(pinned))) return true;
   session.reject(keysOnOtherNode(info.name, session.state.pinReason()), info.name, 'rejected');
   return false;
+}
+
+/** True for Redis Cluster's TRYAGAIN error reply: the keys of a multi-key request are on two nodes during a migration. */
+export function isTryAgain(data: Buffer): boolean {
+  return startsWith(data, TRYAGAIN_PREFIX);
 }
 
 /** True for a MOVED or ASK error reply. */
