@@ -2,7 +2,8 @@
  * respguard in front of a real Redis Cluster of three primaries with one replica each: clients
  * that know nothing of the cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split
  * multi-key commands, fan-out of keyless commands (DBSIZE, KEYS, SCAN, RANDOMKEY, SCRIPT),
- * MOVED and ASK during a hand-made slot migration, and the per-node metrics.
+ * MOVED, ASK and TRYAGAIN during a hand-made slot migration, transactions and other pinned
+ * connection state next to keys of other nodes, and the per-node metrics.
  */
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
