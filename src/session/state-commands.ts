@@ -24,12 +24,14 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
   const request = raw ?? encodeCommand(args);
   switch (effect) {
     case 'multi':
+      if (session.state.transaction) return rejectInTransaction(session, command, texts.NESTED_MULTI);
       if (session.context.cluster && !session.pinned) return deferMulti(session, command);
       return pinAndForward(session, command, request, () => {
         session.state.transaction = { dirty: false, queued: [], deferred: [] };
         session.transactionPolicy = session.context.policy;
       });
     case 'watch': {
+      if (session.state.transaction) return rejectInTransaction(session, command, texts.WATCH_IN_MULTI);
       const pool = clusterPinPool(session, command, args, true);
       if (pool === null) return true;
       return pinAndForward(session, command, request, () => {
@@ -81,6 +83,17 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
       return blocking(session, command, request, pool);
     }
   }
+}
+
+/**
+ * Replies with Redis's error to MULTI or WATCH inside a transaction. Like Redis, these errors
+ * leave the transaction able to run, and the command never reaches a transaction whose MULTI
+ * respguard has not sent upstream yet (cluster mode).
+ */
+function rejectInTransaction(session: Session, command: CommandInfo, reply: Buffer): boolean {
+  session.reply(reply);
+  session.commandDone(command.name, 'rejected');
+  return true;
 }
 
 /** Pins a connection, applies the state change and forwards the command there. */

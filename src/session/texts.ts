@@ -22,6 +22,8 @@ export const DB_OUT_OF_RANGE = encodeError('ERR DB index is out of range');
 export const SELECT_IN_CLUSTER = encodeError('ERR SELECT is not allowed in cluster mode');
 export const EXEC_WITHOUT_MULTI = encodeError('ERR EXEC without MULTI');
 export const DISCARD_WITHOUT_MULTI = encodeError('ERR DISCARD without MULTI');
+export const NESTED_MULTI = encodeError('ERR MULTI calls can not be nested');
+export const WATCH_IN_MULTI = encodeError('ERR WATCH inside MULTI is not allowed');
 export const MAX_CLIENTS = encodeError('ERR max number of clients reached');
 
 export const CACHING_WITHOUT_TRACKING = encodeError(

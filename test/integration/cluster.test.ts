@@ -485,6 +485,28 @@ describe('cluster transactions', () => {
     app.close();
   });
 
+  it('rejects nested MULTI and WATCH', async () => {
+    const direct = await node(1);
+    expect(await direct.call(['MULTI'])).toBe('OK');
+    const nested = await direct.call(['MULTI']);
+    const watch = await direct.call(['WATCH', 'app:2']);
+    expect(await direct.call(['DISCARD'])).toBe('OK');
+    expect(nested).toEqual({ error: 'ERR MULTI calls can not be nested' });
+    expect(watch).toEqual({ error: 'ERR WATCH inside MULTI is not allowed' });
+
+    const app = await client();
+    expect(await app.call(['SET', 'app:2', 'before'])).toBe('+OK\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['MULTI'])).toBe('-ERR MULTI calls can not be nested\r\n');
+    expect(await app.call(['WATCH', 'app:2'])).toBe('-ERR WATCH inside MULTI is not allowed\r\n');
+    expect(await app.call(['SET', 'app:2', 'queued'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('+QUEUED\r\n');
+    // As in Redis, neither error aborts the transaction.
+    expect(await app.call(['EXEC'])).toBe('*3\r\n+PONG\r\n+OK\r\n$6\r\nqueued\r\n');
+    app.close();
+  });
+
   it('runs a keyless MULTI', async () => {
     const app = await client();
     expect(await app.call(['MULTI'])).toBe('+OK\r\n');

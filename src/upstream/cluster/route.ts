@@ -235,7 +235,11 @@ export function startTransaction(session: Session, commandName: string, pool: Up
   transaction.deferred.length = 0;
   for (const { name, request } of requests) {
     const slot = session.forward(name, request);
-    if (!slot) return false;
+    if (!slot) {
+      // The transaction is incomplete upstream, so EXEC must not run it.
+      transaction.dirty = true;
+      return false;
+    }
     slot.silent = true;
   }
   return true;
