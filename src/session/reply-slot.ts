@@ -72,7 +72,8 @@ export class ReplySlot {
       data = data.subarray(data.indexOf(0x0a) + 1);
     }
     if (this.request !== null && data[0] === 0x2d /* '-' */ && this.owner.redirected?.(this, data)) return;
-    if (this.onReply) this.onReply(data);
+    // A part of a split request merges the error that replaced a redirect, not the redirect.
+    if (this.onReply) this.onReply(this.rewrite ?? data);
     this.data = this.rewrite ?? (this.transform ? this.transform(data) : data);
     this.owner.slotFilled(this);
   }

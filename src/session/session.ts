@@ -580,6 +580,10 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       if (next.delayed || (this.inFlight > 0 && this.upstream !== next.target)) return;
       this.held.shift();
       if (next.target.state === 'closed') {
+        // A resent request is not in flight while held, so slotFilled must not count it, and
+        // the lost-connection reply has no ASKING reply in front.
+        next.slot.sentAt = 0n;
+        next.slot.asking = false;
         next.slot.fill(CONNECTION_LOST_REPLY);
         continue;
       }
