@@ -160,7 +160,7 @@ function exec(session: Session, command: CommandInfo, request: Buffer): boolean 
     }
     session.state.watching = false;
     session.forward(command.name, request);
-    session.unpinIfClear();
+    endSlotBinding(session);
     return true;
   }
   session.state.transaction = null;
@@ -174,8 +174,19 @@ function exec(session: Session, command: CommandInfo, request: Buffer): boolean 
   } else {
     session.forward(command.name, request);
   }
-  session.unpinIfClear();
+  endSlotBinding(session);
   return true;
+}
+
+/**
+ * Cluster mode: after EXEC, DISCARD, UNWATCH or an unsubscribe, frees the session's slot for the
+ * next WATCH, transaction or SSUBSCRIBE once none of them uses it, and gives up the pinned
+ * connection when no state needs it.
+ */
+function endSlotBinding(session: Session): void {
+  const state = session.state;
+  if (!state.transaction && !state.watching && state.subscriptions.shard.size === 0) session.clusterSlot = null;
+  session.unpinIfClear();
 }
 
 function endTransaction(session: Session, effect: 'discard' | 'unwatch', command: CommandInfo, request: Buffer): boolean {
@@ -194,7 +205,7 @@ function endTransaction(session: Session, effect: 'discard' | 'unwatch', command
   if (effect === 'discard') session.state.transaction = null;
   session.state.watching = false;
   session.forward(command.name, request);
-  session.unpinIfClear();
+  endSlotBinding(session);
   return true;
 }
 
@@ -218,7 +229,7 @@ function unsubscribe(session: Session, command: CommandInfo, args: readonly Buff
   if (args.length > 1) for (let i = 1; i < args.length; i++) subscriptions.delete(args[i]!.toString('latin1'));
   else subscriptions.clear();
   session.forward(command.name, request, replies);
-  session.unpinIfClear();
+  endSlotBinding(session);
   return true;
 }
 

@@ -804,6 +804,19 @@ describe('cluster pinned sessions', () => {
     expect(await publisher.call(['PUBLISH', 'news', 'hi'])).toBe(':1\r\n');
     expect(await app.reply()).toBe('>3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n');
     expect(await app.call(['PING'])).toBe('+PONG\r\n');
+    // The subscription fixed the node, so a transaction can use only that node's keys.
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe(otherNodeError('get', 'MULTI'));
+    expect(await app.call(['SET', 'secret:x', 'in-multi'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'secret:x', 'mine'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*1\r\n+OK\r\n');
+    // The next transaction may use another slot of the same node.
+    expect(await ownerOf(slotOf('cache:b'))).toBe(0);
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'cache:b', 'b'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*1\r\n+OK\r\n');
     app.close();
     publisher.close();
   });
@@ -813,6 +826,10 @@ describe('cluster pinned sessions', () => {
     expect(await app.call(['SUBSCRIBE', 'news'])).toBe('*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');
     expect(await app.call(['SSUBSCRIBE', 'chan:a'])).toBe(otherNodeError('ssubscribe', 'SUBSCRIBE'));
     expect(await app.call(['SSUBSCRIBE', 'chan:b'])).toBe('*3\r\n$10\r\nssubscribe\r\n$6\r\nchan:b\r\n:1\r\n');
+    // Without shard channels, another slot of the pinned node may take their place.
+    expect(await ownerOf(slotOf('pin:c'))).toBe(0);
+    expect(await app.call(['SUNSUBSCRIBE'])).toBe('*3\r\n$12\r\nsunsubscribe\r\n$6\r\nchan:b\r\n:0\r\n');
+    expect(await app.call(['SSUBSCRIBE', 'pin:c'])).toBe('*3\r\n$10\r\nssubscribe\r\n$5\r\npin:c\r\n:1\r\n');
     app.close();
   });
 
