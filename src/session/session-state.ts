@@ -33,6 +33,12 @@ export class SessionState {
   /** SELECT commands sent so far, to tell the latest one's reply apart. */
   selects = 0;
   tracking = false;
+  /**
+   * Cluster mode: the CLIENT TRACKING ON request as sent upstream, sent again on a connection
+   * pinned on each other node that the client's keys reach. Null when tracking is off or uses
+   * REDIRECT, whose client id exists on one node only.
+   */
+  trackingRequest: Buffer | null = null;
   monitor = false;
   readOnly = false;
   noTouch = false;
@@ -70,6 +76,11 @@ export class SessionState {
    */
   get keysNeedPin(): boolean {
     return this.tracking || this.noTouch;
+  }
+
+  /** True when keys of another node than the pinned connection's can run on a connection pinned there with the same state. */
+  get keysFollowToOtherNodes(): boolean {
+    return this.trackingRequest !== null && !this.noTouch;
   }
 
   /** True while the session needs its own upstream connection. */

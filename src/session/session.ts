@@ -112,6 +112,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private held: HeldRequest[] = [];
   /** A pinned connection given up while requests on it were in flight. It is released once they get their replies. */
   private retiring: UpstreamConnection | null = null;
+  /**
+   * Cluster mode: connections pinned on other nodes than `pinned`, by node address, each with
+   * the client's CLIENT TRACKING turned on, so that tracking covers keys of every node.
+   */
+  private readonly nodePins = new Map<string, UpstreamConnection>();
   /** Protocol the pinned connection speaks, which HELLO can change while pinned. */
   private pinnedProtocol: Protocol = 2;
   /** Cluster mode: the hash slot that the pinned connection's WATCH, transaction or shard subscriptions are bound to, null before the first key or channel. */
@@ -199,6 +204,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (this.pinned && this.pinnedProtocol !== protocol) {
       this.pinnedProtocol = protocol;
       this.pinned.sendInternal(['HELLO', String(protocol)], () => {});
+      for (const connection of this.nodePins.values()) connection.sendInternal(['HELLO', String(protocol)], () => {});
     }
   }
 
@@ -419,7 +425,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   forward(commandName: string, request: Buffer, repliesExpected = 1, pool?: UpstreamPool): ReplySlot | null {
     const target = this.targetFor(pool);
     if (!target) {
-      this.reply(texts.upstreamUnavailableText((pool ?? this.defaultPool()).lastError));
+      const needsNodePin = this.pinned !== null && pool !== undefined && this.state.keysFollowToOtherNodes;
+      this.reply(needsNodePin ? texts.noPinnedConnection(commandName, pool.pinned.maxPinned) : texts.upstreamUnavailableText((pool ?? this.defaultPool()).lastError));
       this.commandDone(commandName, 'upstream_error');
       return null;
     }
@@ -432,7 +439,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     // A request on the pinned connection keeps its node unless the caller clears its pinnedState.
     if (this.context.cluster) {
       slot.request = request;
-      if (target === this.pinned) slot.pinnedState = this.state.pinReason();
+      if (this.isPinned(target)) slot.pinnedState = this.state.pinReason();
     }
     this.markSilence(slot);
     this.append(slot);
@@ -449,13 +456,60 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private targetFor(pool: UpstreamPool | undefined): UpstreamConnection | null {
     const pinned = this.pinned;
     if (pinned && (pool === undefined || pool.owns(pinned))) return pinned;
+    if (pinned && pool && this.state.keysFollowToOtherNodes) return this.nodePinFor(pool);
     return this.pickFrom(pool ?? this.defaultPool());
+  }
+
+  /** True for the pinned connection and the connections pinned on other nodes. */
+  private isPinned(connection: UpstreamConnection): boolean {
+    return connection === this.pinned || this.isNodePin(connection);
+  }
+
+  private isNodePin(connection: UpstreamConnection): boolean {
+    return this.nodePins.size > 0 && this.nodePins.get(`${connection.options.host}:${connection.options.port}`) === connection;
+  }
+
+  /**
+   * Returns the connection pinned on `pool`'s node for keys of that node, pinning one first and
+   * sending it the client's CLIENT TRACKING ON. Returns null when the node has no free pinned connection.
+   */
+  private nodePinFor(pool: UpstreamPool): UpstreamConnection | null {
+    const existing = this.nodePins.get(pool.address);
+    if (existing && existing.state !== 'closed') return existing;
+    const connection = pool.pinned.acquire(this.protocol);
+    if (!connection) return null;
+    this.nodePins.set(pool.address, connection);
+    connection.receiver = this;
+    connection.once('close', (reason: string) => this.onPinnedClosed(connection, reason));
+    const setup = new ReplySlot(this);
+    setup.command = 'client|tracking';
+    setup.onReply = (data) => {
+      if (data[0] !== 0x2d /* '-' */) return;
+      // The client's keys of this node would be read without tracking: disconnect it rather than serve stale caches.
+      this.logger.warn({ event: 'tracking_setup_failed', node: pool.address, error: data.toString('utf8', 1).trim() }, 'CLIENT TRACKING failed on a cluster node; disconnecting the client');
+      this.closeAfterReplies();
+    };
+    this.dispatch(connection, this.state.trackingRequest!, setup);
+    return connection;
+  }
+
+  /** Gives back the connections pinned on other nodes that have no request in flight, once the client's state no longer needs them. */
+  private releaseNodePins(): void {
+    if (this.nodePins.size === 0 || this.state.keysFollowToOtherNodes) return;
+    for (const [address, connection] of this.nodePins) {
+      const busy = (this.upstream === connection && this.inFlight > 0) || this.held.some((held) => held.target === connection);
+      if (busy) continue;
+      this.nodePins.delete(address);
+      if (this.upstream === connection) this.upstream = null;
+      connection.removeAllListeners('close');
+      this.pinnedPoolOf(connection).release(connection);
+    }
   }
 
   /** Picks a shared connection of `pool`: the one carrying this session's requests in flight when it can, so that nothing waits. */
   private pickFrom(pool: UpstreamPool): UpstreamConnection | null {
     const current = this.upstream;
-    const keep = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring && current.options.protocol === this.protocol && pool.owns(current);
+    const keep = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring && !this.isNodePin(current) && current.options.protocol === this.protocol && pool.owns(current);
     return keep ? current : pool.pick(this.protocol);
   }
 
@@ -492,7 +546,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     slot.command = commandName;
     slot.keys = this.commandKeys;
     slot.request = request;
-    if (target === this.pinned && this.state.keysNeedPin) slot.pinnedState = this.state.pinReason();
+    if (this.isPinned(target) && this.state.keysNeedPin) slot.pinnedState = this.state.pinReason();
     slot.onReply = onReply;
     this.dispatch(target, request, slot);
     return true;
@@ -624,6 +678,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Gives up the pinned connection once the session's state no longer needs it. */
   unpinIfClear(): void {
+    this.releaseNodePins();
     const pinned = this.pinned;
     if (!pinned || this.state.needsPin()) return;
     this.pinned = null;
@@ -645,10 +700,12 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Handles a broken pinned connection: the client gets errors for its pending requests, then is disconnected. */
   private onPinnedClosed(connection: UpstreamConnection, reason: string): void {
-    if (this.pinned !== connection && this.retiring !== connection) return;
+    const nodePin = this.isNodePin(connection);
+    if (this.pinned !== connection && this.retiring !== connection && !nodePin) return;
     this.logger.warn({ event: 'pinned_connection_lost', user: this.user?.name, reason }, 'the upstream connection pinned to this session failed; disconnecting the client');
-    this.pinned = null;
-    this.retiring = null;
+    if (nodePin) this.nodePins.delete(`${connection.options.host}:${connection.options.port}`);
+    if (!nodePin) this.pinned = null;
+    if (!nodePin) this.retiring = null;
     this.pinnedPoolOf(connection).release(connection);
     this.sendHeld();
     this.closeAfterReplies();
@@ -719,6 +776,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       if (this.inFlight === 0) {
         this.sendHeld();
         this.releaseRetiring();
+        this.releaseNodePins();
       }
     }
     if (slot === this.replyHead) this.flushReplies();
@@ -839,9 +897,10 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.closing = true;
     // A pinned connection with requests in flight (a blocked BLPOP) is closed by the pool;
     // one without is reset before another session may use it.
-    const connections = [this.pinned, this.retiring];
+    const connections = [this.pinned, this.retiring, ...this.nodePins.values()];
     this.pinned = null;
     this.retiring = null;
+    this.nodePins.clear();
     this.held = [];
     for (const connection of connections) {
       if (!connection) continue;

@@ -297,13 +297,18 @@ function tracking(session: Session, command: CommandInfo, args: readonly Buffer[
     rewritten[i + 1] = Buffer.from(String(upstreamId));
   }
   if (!session.pin(command.name)) return true;
+  const request = encodeCommand(rewritten);
   if (mode === 'on') session.state.tracking = true;
-  const slot = session.forward(command.name, encodeCommand(rewritten));
+  const redirect = rewritten.some((arg) => arg.toString('latin1').toLowerCase() === 'redirect');
+  // Only the latest ON counts, as in Redis; connections already pinned on other nodes keep theirs.
+  if (mode === 'on' && session.context.cluster) session.state.trackingRequest = redirect ? null : request;
+  const slot = session.forward(command.name, request);
   if (slot) {
     slot.onReply = (reply) => {
       const ok = reply[0] === 0x2b;
       if (mode === 'on' && !ok) session.state.tracking = false;
       if (mode === 'off' && ok) session.state.tracking = false;
+      if (!session.state.tracking) session.state.trackingRequest = null;
       session.unpinIfClear();
     };
   }

@@ -859,20 +859,43 @@ describe('cluster pinned sessions', () => {
     app.close();
   });
 
-  it('keeps CLIENT TRACKING keys on its node', async () => {
+  it('tracks keys of every node', async () => {
     const app = await client();
     const writer = await client();
+    const pinnedBefore = server.context.cluster!.pinned.stats().active;
     expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
     expect(await app.call(['CLIENT', 'TRACKING', 'ON'])).toBe('+OK\r\n');
     expect(await app.call(['GET', 'secret:x'])).toBe('$4\r\nmine\r\n');
-    // Read through another node's shared connection, app:1 would never be invalidated.
-    expect(await app.call(['GET', 'app:1'])).toBe(otherNodeError('get', 'CLIENT TRACKING'));
-    expect(await app.call(['MGET', 'secret:x', 'app:1'])).toBe(otherNodeError('mget', 'CLIENT TRACKING'));
+    // app:1 is read on a connection that respguard pinned on node 1 with tracking on.
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(server.context.cluster!.pinned.stats().active).toBe(pinnedBefore + 2);
+    expect(await writer.call(['SET', 'app:1', 'four'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\napp:1\r\n');
     expect(await writer.call(['SET', 'secret:x', 'changed'])).toBe('+OK\r\n');
     expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$8\r\nsecret:x\r\n');
+    expect(await app.call(['MGET', 'secret:x', 'app:1'])).toBe('*2\r\n$7\r\nchanged\r\n$4\r\nfour\r\n');
     expect(await app.call(['CLIENT', 'TRACKING', 'OFF'])).toBe('+OK\r\n');
-    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(server.context.cluster!.pinned.stats().active).toBe(pinnedBefore);
+    expect(await app.call(['GET', 'app:1'])).toBe('$4\r\nfour\r\n');
     app.close();
+    writer.close();
+  });
+
+  it('keeps redirected tracking on its node', async () => {
+    const listener = await client();
+    const app = await client();
+    const writer = await client();
+    const id = (await listener.call(['CLIENT', 'ID'])).slice(1, -2);
+    expect(await listener.call(['SUBSCRIBE', '__redis__:invalidate'])).toBe('*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n');
+    expect(await app.call(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', id])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$7\r\nchanged\r\n');
+    // The listener's upstream connection is on node 0, where the client id of REDIRECT exists.
+    expect(await app.call(['GET', 'app:1'])).toBe(otherNodeError('get', 'CLIENT TRACKING'));
+    expect(await app.call(['MGET', 'secret:x', 'app:1'])).toBe(otherNodeError('mget', 'CLIENT TRACKING'));
+    expect(await writer.call(['SET', 'secret:x', 'again'])).toBe('+OK\r\n');
+    expect(await listener.reply()).toBe('*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$8\r\nsecret:x\r\n');
+    app.close();
+    listener.close();
     writer.close();
   });
 

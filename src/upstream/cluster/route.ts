@@ -6,7 +6,9 @@
  * SPLITTABLE (see split.ts). The commands in FAN_OUT go to every primary, and SCAN walks the
  * primaries one after the other (see scan.ts). A session with a pinned connection sends its
  * keyless commands and the keys of the pinned node there, and keys of other nodes to their
- * shared pools, unless its state applies to keys (CLIENT TRACKING, CLIENT NO-TOUCH).
+ * shared pools. With CLIENT TRACKING (without REDIRECT) those keys go to a connection that the
+ * session pins on their node with tracking on instead, and with CLIENT NO-TOUCH or a tracking
+ * REDIRECT they get an error.
  *
  * Redirects: a MOVED reply updates the slot map and sends the same bytes to the named node, and
  * an ASK reply sends ASKING and the bytes to the named node, at most MAX_REDIRECTS times.
@@ -111,14 +113,15 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
 }
 
 /**
- * Checks that a command of a session whose state applies to its keys (CLIENT TRACKING, CLIENT
- * NO-TOUCH) has every key on the pinned connection's node. Returns false after rejecting it.
+ * Checks that a command of a session whose state applies to its keys (CLIENT TRACKING with
+ * REDIRECT, CLIENT NO-TOUCH) has every key on the pinned connection's node. Returns false
+ * after rejecting it.
  */
 function keysReachPinnedNode(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], keys: readonly KeyRef[]): boolean {
   const pinned = session.pinned;
-  if (!pinned || !session.state.keysNeedPin) return true;
-  // TODO(cluster): pin a connection with the same state on each node that the keys need, so
-  // that tracking and NO-TOUCH cover the whole keyspace.
+  if (!pinned || !session.state.keysNeedPin || session.state.keysFollowToOtherNodes) return true;
+  // TODO(cluster): pin a connection with CLIENT NO-TOUCH on each node that the keys need, as
+  // for CLIENT TRACKING without REDIRECT.
   if (keys.every((key) => cluster.poolForSlot(keySlot(args[key.index]!)).owns(pinned))) return true;
   session.reject(keysOnOtherNode(info.name, session.state.pinReason()), info.name, 'rejected');
   return false;
