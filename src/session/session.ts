@@ -473,7 +473,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
    * Returns the connection pinned on `pool`'s node for keys of that node, pinning one first and
    * sending it the client's CLIENT TRACKING ON. Returns null when the node has no free pinned connection.
    */
-  private nodePinFor(pool: UpstreamPool): UpstreamConnection | null {
+  nodePinFor(pool: UpstreamPool): UpstreamConnection | null {
     const existing = this.nodePins.get(pool.address);
     if (existing && existing.state !== 'closed') return existing;
     const connection = pool.pinned.acquire(this.protocol);

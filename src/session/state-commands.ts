@@ -312,6 +312,8 @@ function tracking(session: Session, command: CommandInfo, args: readonly Buffer[
       session.unpinIfClear();
     };
   }
+  const broadcast = rewritten.some((arg) => arg.toString('latin1').toLowerCase() === 'bcast');
+  if (slot && broadcast) pinEveryNode(session);
   return true;
 }
 
@@ -324,6 +326,20 @@ function clusterReadOnly(session: Session, command: CommandInfo): boolean {
   session.reply(OK);
   session.commandDone(command.name, 'allowed');
   return true;
+}
+
+/**
+ * Cluster mode, CLIENT TRACKING BCAST: pins a tracking connection on every other primary at
+ * once, because broadcast invalidations cover keys that the client never read. Primaries added
+ * later get one only when the client's keys reach them.
+ */
+function pinEveryNode(session: Session): void {
+  const cluster = session.context.cluster;
+  const pinned = session.pinned;
+  if (!cluster || !pinned || !session.state.keysFollowToOtherNodes) return;
+  for (const pool of cluster.primaryPools()) {
+    if (!pool.owns(pinned)) session.nodePinFor(pool);
+  }
 }
 
 /** READONLY pins and sets the flag; READWRITE clears it, and without a pinned connection has nothing to clear. */

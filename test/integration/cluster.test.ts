@@ -881,6 +881,22 @@ describe('cluster pinned sessions', () => {
     writer.close();
   });
 
+  it('broadcasts invalidations of every node', async () => {
+    const app = await client();
+    const writer = await client();
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'app:'])).toBe('+OK\r\n');
+    // Written on node 1 and node 0, read by nobody.
+    expect(await writer.call(['SET', 'app:1', 'five'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\napp:1\r\n');
+    expect(await ownerOf(slotOf('app:3'))).toBe(0);
+    expect(await writer.call(['SET', 'app:3', 'x'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\napp:3\r\n');
+    expect(await app.call(['RESET'])).toBe('+RESET\r\n');
+    app.close();
+    writer.close();
+  });
+
   it('keeps redirected tracking on its node', async () => {
     const listener = await client();
     const app = await client();
