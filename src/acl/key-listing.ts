@@ -1,8 +1,8 @@
 /**
- * Key listings that respect key patterns, which Redis's ACLs do not do: SCAN, KEYS and RANDOMKEY
- * return only the keys the user may read. Redis checks no key for these commands, so a user
- * limited to `~cache:*` would otherwise learn every key name; respguard filters the upstream's
- * reply instead, for every user whose rules do not allow reading all keys.
+ * Key listings that respect key patterns, which Redis's ACLs do not do: SCAN, KEYS, RANDOMKEY and
+ * CLUSTER GETKEYSINSLOT return only the keys the user may read. Redis checks no key for these
+ * commands, so a user limited to `~cache:*` would otherwise learn every key name; respguard
+ * filters the upstream's reply instead, for every user whose rules do not allow reading all keys.
  */
 import type { CommandInfo } from '../commands/types.js';
 import { selectorAllows } from './check.js';
@@ -10,7 +10,7 @@ import { KEY_READ } from './selector.js';
 import type { CompiledUser } from './types.js';
 import { AclUser } from './user.js';
 
-const LISTING_COMMANDS = new Set(['scan', 'keys', 'randomkey']);
+const LISTING_COMMANDS = new Set(['scan', 'keys', 'randomkey', 'cluster|getkeysinslot']);
 
 /** True for the commands whose replies list key names of the whole keyspace. */
 export function isKeyListing(command: CommandInfo): boolean {

@@ -1,15 +1,15 @@
 /**
- * Rewrites the upstream's reply to SCAN, KEYS or RANDOMKEY so that it lists only the keys a
- * filter accepts. These replies are decoded and encoded again, unlike the data path's other
- * replies, which are forwarded as they came.
+ * Rewrites the upstream's reply to SCAN, KEYS, RANDOMKEY or CLUSTER GETKEYSINSLOT so that it lists
+ * only the keys a filter accepts. These replies are decoded and encoded again, unlike the data
+ * path's other replies, which are forwarded as they came.
  */
 import { encodeArray, encodeBulk, type Protocol } from '../resp/encode.js';
 import { decodeReply } from '../resp/reply-value.js';
 
 /**
- * Returns the reply with unreadable keys left out: SCAN keeps its cursor, KEYS its order, and
- * RANDOMKEY answers a null reply when the key it drew may not be read. Error replies and replies
- * of an unexpected shape are returned unchanged.
+ * Returns the reply with unreadable keys left out: SCAN keeps its cursor, KEYS and CLUSTER
+ * GETKEYSINSLOT their order, and RANDOMKEY answers a null reply when the key it drew may not be
+ * read. Error replies and replies of an unexpected shape are returned unchanged.
  */
 export function filterKeyListingReply(command: string, reply: Buffer, readable: (key: Buffer) => boolean, protocol: Protocol): Buffer {
   if (reply[0] === 0x2d /* '-' */) return reply;
@@ -17,7 +17,7 @@ export function filterKeyListingReply(command: string, reply: Buffer, readable: 
   if (command === 'randomkey') {
     return Buffer.isBuffer(value) && !readable(value) ? encodeBulk(null, protocol) : reply;
   }
-  if (command === 'keys') {
+  if (command === 'keys' || command === 'cluster|getkeysinslot') {
     return Array.isArray(value) ? encodeKeys(value, readable, protocol) ?? reply : reply;
   }
   if (command === 'scan' && Array.isArray(value) && value.length === 2 && Buffer.isBuffer(value[0]) && Array.isArray(value[1])) {

@@ -7,6 +7,7 @@
  * forwarded, the pending list of one upstream connection (`upstreamNext`). Linked lists avoid an
  * array shift or a closure per request on the hot path.
  */
+import type { UpstreamConnection } from '../upstream/connection.js';
 
 /** The receiver that a slot notifies when it is filled. */
 export interface SlotOwner {
@@ -48,6 +49,17 @@ export class ReplySlot {
 
   /** Request bytes kept until the reply arrives, so that a cluster redirect can resend them; null elsewhere. */
   request: Buffer | null = null;
+  /**
+   * Cluster mode: the client's state (such as `MULTI`) that a request on the pinned connection
+   * needs, null for a request that may move to another node. A MOVED or ASK reply to a request
+   * with a state becomes an error for the client, because the state cannot follow the request.
+   */
+  pinnedState: string | null = null;
+  /** The connection and bytes of the last send, which a TRYAGAIN retry repeats. Null until sent upstream. */
+  sentTo: UpstreamConnection | null = null;
+  sentRequest: Buffer | null = null;
+  /** TRYAGAIN retries so far. */
+  retries = 0;
   /** Redirects followed for this request so far. */
   redirects = 0;
   /** Set when the request went out behind ASKING: the reply starts with ASKING's one-line reply, which the client must not get. */
@@ -62,7 +74,8 @@ export class ReplySlot {
       data = data.subarray(data.indexOf(0x0a) + 1);
     }
     if (this.request !== null && data[0] === 0x2d /* '-' */ && this.owner.redirected?.(this, data)) return;
-    if (this.onReply) this.onReply(data);
+    // A part of a split request merges the error that replaced a redirect, not the redirect.
+    if (this.onReply) this.onReply(this.rewrite ?? data);
     this.data = this.rewrite ?? (this.transform ? this.transform(data) : data);
     this.owner.slotFilled(this);
   }

@@ -14,6 +14,11 @@ export interface Transaction {
   dirty: boolean;
   /** Queued commands, checked again at EXEC when the policy changed in between. */
   readonly queued: { readonly command: CommandInfo; readonly args: readonly Buffer[] }[];
+  /**
+   * Cluster mode: keyless commands queued before the first command with keys chose the
+   * transaction's node. They got +QUEUED from respguard and go upstream behind MULTI on that node.
+   */
+  readonly deferred: { readonly name: string; readonly request: Buffer }[];
 }
 
 export class SessionState {
@@ -28,6 +33,12 @@ export class SessionState {
   /** SELECT commands sent so far, to tell the latest one's reply apart. */
   selects = 0;
   tracking = false;
+  /**
+   * Cluster mode: the CLIENT TRACKING ON request as sent upstream, sent again on a connection
+   * pinned on each other node that the client's keys reach. Null when tracking is off or uses
+   * REDIRECT, whose client id exists on one node only.
+   */
+  trackingRequest: Buffer | null = null;
   monitor = false;
   readOnly = false;
   noTouch = false;
@@ -39,6 +50,37 @@ export class SessionState {
 
   get subscribed(): boolean {
     return this.subscriptions.channel.size + this.subscriptions.pattern.size + this.subscriptions.shard.size > 0;
+  }
+
+  /**
+   * Names the state that needs the pinned connection, for error replies: the first of MULTI,
+   * WATCH, CLIENT TRACKING, CLIENT NO-TOUCH, SUBSCRIBE, MONITOR, SELECT, READONLY and blocking
+   * commands that is set.
+   */
+  pinReason(): string {
+    if (this.transaction) return 'MULTI';
+    if (this.watching) return 'WATCH';
+    if (this.tracking) return 'CLIENT TRACKING';
+    if (this.noTouch) return 'CLIENT NO-TOUCH';
+    if (this.subscribed) return 'SUBSCRIBE';
+    if (this.monitor) return 'MONITOR';
+    if (this.db !== 0) return 'SELECT';
+    if (this.readOnly) return 'READONLY';
+    return 'a blocking command';
+  }
+
+  /**
+   * True when commands with keys must run on the pinned connection because the state changes
+   * what they do there: CLIENT TRACKING remembers the keys they read, and CLIENT NO-TOUCH keeps
+   * their access time.
+   */
+  get keysNeedPin(): boolean {
+    return this.tracking || this.noTouch;
+  }
+
+  /** True when keys of another node than the pinned connection's can run on a connection pinned there with the same state. */
+  get keysFollowToOtherNodes(): boolean {
+    return this.trackingRequest !== null && !this.noTouch;
   }
 
   /** True while the session needs its own upstream connection. */

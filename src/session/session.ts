@@ -29,7 +29,7 @@ import { CONNECTION_LOST_REPLY, type UnsolicitedReceiver, type UpstreamConnectio
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { ClusterPool } from '../upstream/cluster/cluster-pool.js';
 import type { SentinelPool } from '../upstream/sentinel/sentinel-pool.js';
-import { forwardInCluster, followRedirect, prepareTransactionCommand } from '../upstream/cluster/route.js';
+import { MAX_TRYAGAIN_RETRIES, TRYAGAIN_DELAY_MS, forwardInCluster, followRedirect, isRedirect, isTryAgain, queueInClusterTransaction } from '../upstream/cluster/route.js';
 import type { PinnedPool } from '../upstream/pinned-pool.js';
 import { filterKeyListingReply } from './key-listing-reply.js';
 import { commandTraits, neverForwardedReply, TRAIT_KEY_LISTING, TRAIT_LOCAL, TRAIT_NEVER_FORWARDED, TRAIT_NO_AUTH, TRAIT_STATE_EFFECT } from './command-traits.js';
@@ -86,8 +86,10 @@ interface HeldRequest {
   readonly target: UpstreamConnection;
   readonly request: Buffer;
   readonly slot: ReplySlot;
-  /** A request sent again after a MOVED or ASK reply; these stay at the front, in request order. */
+  /** A request sent again after a MOVED, ASK or TRYAGAIN reply. These stay at the front, in request order. */
   readonly redirect: boolean;
+  /** A TRYAGAIN retry whose delay has not passed: it and everything behind it wait. */
+  delayed: boolean;
 }
 
 export class Session implements SlotOwner, UnsolicitedReceiver {
@@ -114,6 +116,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private held: HeldRequest[] = [];
   /** A pinned connection given up while requests on it were in flight. It is released once they get their replies. */
   private retiring: UpstreamConnection | null = null;
+  /**
+   * Cluster mode: connections pinned on other nodes than `pinned`, by node address, each with
+   * the client's CLIENT TRACKING turned on, so that tracking covers keys of every node.
+   */
+  private readonly nodePins = new Map<string, UpstreamConnection>();
   /** Protocol the pinned connection speaks, which HELLO can change while pinned. */
   private pinnedProtocol: Protocol = 2;
   /** Cluster mode: the hash slot that the pinned connection's WATCH, transaction or shard subscriptions are bound to, null before the first key or channel. */
@@ -208,6 +215,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (this.pinned && this.pinnedProtocol !== protocol) {
       this.pinnedProtocol = protocol;
       this.pinned.sendInternal(['HELLO', String(protocol)], () => {});
+      for (const connection of this.nodePins.values()) connection.sendInternal(['HELLO', String(protocol)], () => {});
     }
   }
 
@@ -331,7 +339,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (effect && runStateCommand(this, effect, info, args, command.raw)) return;
     const request = command.raw ?? encodeCommand(args);
     const cluster = this.context.cluster;
-    const slot = cluster && !this.pinned ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request, 1, this.poolFor(info, user));
+    const slot = cluster ? forwardInCluster(this, cluster, info, args, request) : this.forward(info.name, request, 1, this.poolFor(info, user));
     if (slot && (traits & TRAIT_KEY_LISTING) !== 0) this.filterKeyListing(slot, user, info, args);
   }
 
@@ -389,9 +397,13 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       return;
     }
     const cluster = this.context.cluster;
-    if (cluster && !prepareTransactionCommand(this, cluster, info, args)) return;
+    const request = raw ?? encodeCommand(args);
+    if (cluster) {
+      if (queueInClusterTransaction(this, cluster, info, args, request)) this.state.transaction!.queued.push({ command: info, args });
+      return;
+    }
     this.state.transaction!.queued.push({ command: info, args });
-    this.forward(info.name, raw ?? encodeCommand(args));
+    this.forward(info.name, request);
   }
 
   /** Reports a command that was answered without the upstream. */
@@ -463,14 +475,15 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /**
-   * Sends a request upstream: on the pinned connection when there is one, else on a shared one.
-   * Returns the slot of the reply, or null when no connection could take the request (the
-   * client got an error).
+   * Sends a request upstream: on the pinned connection when there is one and `pool` is absent or
+   * has the pinned connection's node, else on a shared connection of `pool`. Returns the slot of
+   * the reply, or null when no connection could take the request (the client got an error).
    */
-  forward(commandName: string, request: Buffer, repliesExpected = 1, pool: UpstreamPool = this.defaultPool()): ReplySlot | null {
-    const target = this.pinned ?? this.pickFrom(pool);
+  forward(commandName: string, request: Buffer, repliesExpected = 1, pool?: UpstreamPool): ReplySlot | null {
+    const target = this.targetFor(pool);
     if (!target) {
-      this.reply(texts.upstreamUnavailableText(pool.lastError));
+      const needsNodePin = this.pinned !== null && pool !== undefined && this.state.keysFollowToOtherNodes;
+      this.reply(needsNodePin ? texts.noPinnedConnection(commandName, pool.pinned.maxPinned) : texts.upstreamUnavailableText((pool ?? this.defaultPool()).lastError));
       this.commandDone(commandName, 'upstream_error');
       return null;
     }
@@ -480,7 +493,11 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     const now = hrtime.bigint();
     slot.proxyNs = Number(now - this.commandStart);
     // Cluster mode keeps the bytes, so that a MOVED or ASK reply can send them again elsewhere.
-    if (this.context.cluster && !this.pinned) slot.request = request;
+    // A request on the pinned connection keeps its node unless the caller clears its pinnedState.
+    if (this.context.cluster) {
+      slot.request = request;
+      if (this.isPinned(target)) slot.pinnedState = this.state.pinReason();
+    }
     this.markSilence(slot);
     this.append(slot);
     this.dispatch(target, request, slot, now);
@@ -501,10 +518,64 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     return this.context.cluster?.keylessPool() ?? this.context.pool;
   }
 
+  /** Returns the pinned connection when `pool` is absent or has its node, else a shared connection of `pool` (or the default pool). */
+  private targetFor(pool: UpstreamPool | undefined): UpstreamConnection | null {
+    const pinned = this.pinned;
+    if (pinned && (pool === undefined || pool.owns(pinned))) return pinned;
+    if (pinned && pool && this.state.keysFollowToOtherNodes) return this.nodePinFor(pool);
+    return this.pickFrom(pool ?? this.defaultPool());
+  }
+
+  /** True for the pinned connection and the connections pinned on other nodes. */
+  private isPinned(connection: UpstreamConnection): boolean {
+    return connection === this.pinned || this.isNodePin(connection);
+  }
+
+  private isNodePin(connection: UpstreamConnection): boolean {
+    return this.nodePins.size > 0 && this.nodePins.get(`${connection.options.host}:${connection.options.port}`) === connection;
+  }
+
+  /**
+   * Returns the connection pinned on `pool`'s node for keys of that node, pinning one first and
+   * sending it the client's CLIENT TRACKING ON. Returns null when the node has no free pinned connection.
+   */
+  nodePinFor(pool: UpstreamPool): UpstreamConnection | null {
+    const existing = this.nodePins.get(pool.address);
+    if (existing && existing.state !== 'closed') return existing;
+    const connection = pool.pinned.acquire(this.protocol);
+    if (!connection) return null;
+    this.nodePins.set(pool.address, connection);
+    connection.receiver = this;
+    connection.once('close', (reason: string) => this.onPinnedClosed(connection, reason));
+    const setup = new ReplySlot(this);
+    setup.command = 'client|tracking';
+    setup.onReply = (data) => {
+      if (data[0] !== 0x2d /* '-' */) return;
+      // The client's keys of this node would be read without tracking: disconnect it rather than serve stale caches.
+      this.logger.warn({ event: 'tracking_setup_failed', node: pool.address, error: data.toString('utf8', 1).trim() }, 'CLIENT TRACKING failed on a cluster node; disconnecting the client');
+      this.closeAfterReplies();
+    };
+    this.dispatch(connection, this.state.trackingRequest!, setup);
+    return connection;
+  }
+
+  /** Gives back the connections pinned on other nodes that have no request in flight, once the client's state no longer needs them. */
+  private releaseNodePins(): void {
+    if (this.nodePins.size === 0 || this.state.keysFollowToOtherNodes) return;
+    for (const [address, connection] of this.nodePins) {
+      const busy = (this.upstream === connection && this.inFlight > 0) || this.held.some((held) => held.target === connection);
+      if (busy) continue;
+      this.nodePins.delete(address);
+      if (this.upstream === connection) this.upstream = null;
+      connection.removeAllListeners('close');
+      this.pinnedPoolOf(connection).release(connection);
+    }
+  }
+
   /** Picks a shared connection of `pool`: the one carrying this session's requests in flight when it can, so that nothing waits. */
   private pickFrom(pool: UpstreamPool): UpstreamConnection | null {
     const current = this.upstream;
-    const keep = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring && current.options.protocol === this.protocol && pool.owns(current);
+    const keep = current && current.state !== 'closed' && this.inFlight > 0 && current !== this.retiring && !this.isNodePin(current) && current.options.protocol === this.protocol && pool.owns(current);
     return keep ? current : pool.pick(this.protocol);
   }
 
@@ -513,7 +584,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     if (this.held.length > 0 || (this.inFlight > 0 && this.upstream !== target)) {
       // Waiting for the replies on the other connection keeps this request from running
       // upstream before them.
-      this.held.push({ target, request, slot, redirect: false });
+      this.held.push({ target, request, slot, redirect: false, delayed: false });
       return;
     }
     this.send(target, request, slot, now);
@@ -528,15 +599,16 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   }
 
   /**
-   * Sends one part of a split or fanned-out request to `pool`, in this session's order. The
-   * part's slot is not in the reply order: `onReply` gets its reply. Returns false, sending
-   * nothing, when the pool has no usable connection.
+   * Sends one part of a split or fanned-out request to `pool`, in this session's order: on the
+   * pinned connection when it has the pool's node. The part's slot is not in the reply order:
+   * `onReply` gets its reply. Returns false, sending nothing, when the pool has no usable connection.
    */
   forwardPart(commandName: string, request: Buffer, pool: UpstreamPool, onReply: (data: Buffer) => void): boolean {
-    const target = this.pickFrom(pool);
+    const target = this.targetFor(pool);
     if (!target) return false;
     const slot = this.commandSlot(commandName);
     slot.request = request;
+    if (this.isPinned(target) && this.state.keysNeedPin) slot.pinnedState = this.state.pinReason();
     slot.onReply = onReply;
     this.dispatch(target, request, slot);
     return true;
@@ -546,21 +618,56 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   redirected(slot: ReplySlot, data: Buffer): boolean {
     const cluster = this.context.cluster;
     if (!cluster || this.closed) return false;
+    if (slot.pinnedState !== null) {
+      // Inside MULTI, Redis flagged the transaction upstream, so EXEC gets EXECABORT.
+      if (isRedirect(data)) slot.rewrite = texts.slotMovedWhilePinned(slot.command, slot.pinnedState);
+      return false;
+    }
+    if (isTryAgain(data)) return this.retryLater(slot);
     const resend = followRedirect(cluster, slot, data, this.protocol);
     if (!resend) return false;
-    // The reply arrived, so the request is no longer in flight on its first connection.
-    this.inFlight -= 1;
-    if (this.held.length === 0 && this.inFlight === 0) {
-      this.send(resend.target, resend.request, slot);
-      return true;
+    this.queueResend({ target: resend.target, request: resend.request, slot, redirect: true, delayed: false });
+    return true;
+  }
+
+  /**
+   * Sends a request that got TRYAGAIN (keys of one slot on two nodes during a migration) again to
+   * the same node after TRYAGAIN_DELAY_MS, at most MAX_TRYAGAIN_RETRIES times, as Redis Cluster
+   * clients do. Returns false when the client should get the TRYAGAIN reply.
+   */
+  private retryLater(slot: ReplySlot): boolean {
+    const target = slot.sentTo;
+    const request = slot.sentRequest;
+    if (slot.retries >= MAX_TRYAGAIN_RETRIES || !target || !request || target.state === 'closed') return false;
+    slot.retries += 1;
+    if (request !== slot.request) {
+      // The last try followed an ASK, so ASKING goes in front again.
+      slot.asking = true;
+      slot.repliesLeft = 2;
     }
-    // Requests still in flight were sent after this one and may be redirected too: this one waits
-    // for them, behind earlier redirects and ahead of the requests held after it.
+    const node = `${target.options.host}:${target.options.port}`;
+    this.logger.debug({ event: 'cluster_tryagain', command: slot.command, node, attempt: slot.retries }, 'retrying a command that got TRYAGAIN during a slot migration');
+    const retry: HeldRequest = { target, request, slot, redirect: true, delayed: true };
+    this.queueResend(retry);
+    setTimeout(() => {
+      retry.delayed = false;
+      if (!this.closed) this.sendHeld();
+    }, TRYAGAIN_DELAY_MS);
+    return true;
+  }
+
+  /**
+   * Queues a request whose reply asked for it to be sent again, and sends what may go now. The
+   * reply arrived, so the request is no longer in flight. Requests still in flight were sent
+   * after it and may be redirected too: it waits for them, behind earlier redirects and ahead of
+   * the requests held after it.
+   */
+  private queueResend(entry: HeldRequest): void {
+    this.inFlight -= 1;
     let at = 0;
     while (at < this.held.length && this.held[at]!.redirect) at += 1;
-    this.held.splice(at, 0, { target: resend.target, request: resend.request, slot, redirect: true });
+    this.held.splice(at, 0, entry);
     if (this.inFlight === 0) this.sendHeld();
-    return true;
   }
 
   /** Sends a request on `target` now. `now` is the current process.hrtime.bigint(), when the caller has read it already. */
@@ -568,6 +675,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.upstream = target;
     this.inFlight += 1;
     slot.sentAt = now;
+    slot.sentTo = target;
+    slot.sentRequest = request;
     if (!target.send(request, slot)) {
       if (!this.waitingForUpstream.has(target)) {
         // A connection that closes emits 'drain' first, so the wait never outlives it.
@@ -585,9 +694,13 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   private sendHeld(): void {
     while (this.held.length > 0) {
       const next = this.held[0]!;
-      if (this.inFlight > 0 && this.upstream !== next.target) return;
+      if (next.delayed || (this.inFlight > 0 && this.upstream !== next.target)) return;
       this.held.shift();
       if (next.target.state === 'closed') {
+        // A resent request is not in flight while held, so slotFilled must not count it, and
+        // the lost-connection reply has no ASKING reply in front.
+        next.slot.sentAt = 0n;
+        next.slot.asking = false;
         next.slot.fill(CONNECTION_LOST_REPLY);
         continue;
       }
@@ -629,6 +742,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Gives up the pinned connection once the session's state no longer needs it. */
   unpinIfClear(): void {
+    this.releaseNodePins();
     const pinned = this.pinned;
     if (!pinned || this.state.needsPin()) return;
     this.pinned = null;
@@ -650,10 +764,12 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
 
   /** Handles a broken pinned connection: the client gets errors for its pending requests, then is disconnected. */
   private onPinnedClosed(connection: UpstreamConnection, reason: string): void {
-    if (this.pinned !== connection && this.retiring !== connection) return;
+    const nodePin = this.isNodePin(connection);
+    if (this.pinned !== connection && this.retiring !== connection && !nodePin) return;
     this.logger.warn({ event: 'pinned_connection_lost', user: this.user?.name, reason }, 'the upstream connection pinned to this session failed; disconnecting the client');
-    this.pinned = null;
-    this.retiring = null;
+    if (nodePin) this.nodePins.delete(`${connection.options.host}:${connection.options.port}`);
+    if (!nodePin) this.pinned = null;
+    if (!nodePin) this.retiring = null;
     this.pinnedPoolOf(connection).release(connection);
     this.sendHeld();
     this.closeAfterReplies();
@@ -724,6 +840,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       if (this.inFlight === 0) {
         this.sendHeld();
         this.releaseRetiring();
+        this.releaseNodePins();
       }
     }
     if (slot === this.replyHead) this.flushReplies();
@@ -829,9 +946,10 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.closing = true;
     // A pinned connection with requests in flight (a blocked BLPOP) is closed by the pool;
     // one without is reset before another session may use it.
-    const connections = [this.pinned, this.retiring];
+    const connections = [this.pinned, this.retiring, ...this.nodePins.values()];
     this.pinned = null;
     this.retiring = null;
+    this.nodePins.clear();
     this.held = [];
     for (const connection of connections) {
       if (!connection) continue;

@@ -12,7 +12,7 @@ import type { Session } from './session.js';
 import { unsubscribeReplies } from './pubsub.js';
 import { subscriptionKind, type StateEffect } from './stateful.js';
 import * as texts from './texts.js';
-import { pinPoolFor, shardChannelPool } from '../upstream/cluster/route.js';
+import { pinPoolFor, shardChannelPool, startTransaction } from '../upstream/cluster/route.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 
 const SYNTAX_ERROR = encodeError('ERR syntax error');
@@ -25,12 +25,14 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
   const request = raw ?? encodeCommand(args);
   switch (effect) {
     case 'multi':
+      if (session.state.transaction) return rejectInTransaction(session, command, texts.NESTED_MULTI);
       if (session.context.cluster && !session.pinned) return deferMulti(session, command);
       return pinAndForward(session, command, request, () => {
-        session.state.transaction = { dirty: false, queued: [] };
+        session.state.transaction = { dirty: false, queued: [], deferred: [] };
         session.transactionPolicy = session.context.policy;
       });
     case 'watch': {
+      if (session.state.transaction) return rejectInTransaction(session, command, texts.WATCH_IN_MULTI);
       const pool = clusterPinPool(session, command, args, true);
       if (pool === null) return true;
       return pinAndForward(session, command, request, () => {
@@ -64,6 +66,7 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
     case 'unblock':
       return unblock(session, command, args);
     case 'readonly':
+      if (session.context.cluster) return clusterReadOnly(session, command);
       return toggle(session, command, request, command.name === 'readonly', (on) => {
         session.state.readOnly = on;
       });
@@ -85,6 +88,17 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
   }
 }
 
+/**
+ * Replies with Redis's error to MULTI or WATCH inside a transaction. Like Redis, these errors
+ * leave the transaction able to run, and the command never reaches a transaction whose MULTI
+ * respguard has not sent upstream yet (cluster mode).
+ */
+function rejectInTransaction(session: Session, command: CommandInfo, reply: Buffer): boolean {
+  session.reply(reply);
+  session.commandDone(command.name, 'rejected');
+  return true;
+}
+
 /** Pins a connection, applies the state change and forwards the command there. */
 function pinAndForward(session: Session, command: CommandInfo, request: Buffer, apply: () => void, pool?: UpstreamPool): boolean {
   if (!session.pin(command.name, pool)) return true;
@@ -99,7 +113,7 @@ function pinAndForward(session: Session, command: CommandInfo, request: Buffer, 
  */
 function clusterPinPool(session: Session, command: CommandInfo, args: readonly Buffer[], bind: boolean): UpstreamPool | null | undefined {
   const cluster = session.context.cluster;
-  if (!cluster || session.pinned) return undefined;
+  if (!cluster) return undefined;
   return pinPoolFor(session, cluster, command, args, bind);
 }
 
@@ -115,7 +129,7 @@ function clusterShardPool(session: Session, command: CommandInfo, args: readonly
  * once the first queued command names a key. That command pins the node and sends MULTI.
  */
 function deferMulti(session: Session, command: CommandInfo): boolean {
-  session.state.transaction = { dirty: false, queued: [] };
+  session.state.transaction = { dirty: false, queued: [], deferred: [] };
   session.transactionPolicy = session.context.policy;
   session.reply(OK);
   session.commandDone(command.name, 'allowed');
@@ -124,6 +138,15 @@ function deferMulti(session: Session, command: CommandInfo): boolean {
 
 function exec(session: Session, command: CommandInfo, request: Buffer): boolean {
   const transaction = session.state.transaction;
+  const cluster = session.context.cluster;
+  if (cluster && transaction && !session.pinned && !transaction.dirty && transaction.deferred.length > 0) {
+    // Only keyless commands were queued: any node can run them.
+    if (!startTransaction(session, command.name, cluster.keylessPool())) {
+      session.state.transaction = null;
+      session.unpinIfClear();
+      return true;
+    }
+  }
   if (transaction && !session.pinned) {
     // A deferred MULTI that queued nothing upstream: reply to EXEC as Redis does.
     session.state.transaction = null;
@@ -140,7 +163,7 @@ function exec(session: Session, command: CommandInfo, request: Buffer): boolean 
     }
     session.state.watching = false;
     session.forward(command.name, request);
-    session.unpinIfClear();
+    endSlotBinding(session);
     return true;
   }
   session.state.transaction = null;
@@ -154,8 +177,19 @@ function exec(session: Session, command: CommandInfo, request: Buffer): boolean 
   } else {
     session.forward(command.name, request);
   }
-  session.unpinIfClear();
+  endSlotBinding(session);
   return true;
+}
+
+/**
+ * Cluster mode: after EXEC, DISCARD, UNWATCH or an unsubscribe, frees the session's slot for the
+ * next WATCH, transaction or SSUBSCRIBE once none of them uses it, and gives up the pinned
+ * connection when no state needs it.
+ */
+function endSlotBinding(session: Session): void {
+  const state = session.state;
+  if (!state.transaction && !state.watching && state.subscriptions.shard.size === 0) session.clusterSlot = null;
+  session.unpinIfClear();
 }
 
 function endTransaction(session: Session, effect: 'discard' | 'unwatch', command: CommandInfo, request: Buffer): boolean {
@@ -174,7 +208,7 @@ function endTransaction(session: Session, effect: 'discard' | 'unwatch', command
   if (effect === 'discard') session.state.transaction = null;
   session.state.watching = false;
   session.forward(command.name, request);
-  session.unpinIfClear();
+  endSlotBinding(session);
   return true;
 }
 
@@ -198,7 +232,7 @@ function unsubscribe(session: Session, command: CommandInfo, args: readonly Buff
   if (args.length > 1) for (let i = 1; i < args.length; i++) subscriptions.delete(args[i]!.toString('latin1'));
   else subscriptions.clear();
   session.forward(command.name, request, replies);
-  session.unpinIfClear();
+  endSlotBinding(session);
   return true;
 }
 
@@ -209,6 +243,10 @@ function select(session: Session, command: CommandInfo, args: readonly Buffer[],
     return true;
   }
   const index = Number(text);
+  if (session.context.cluster && index !== 0 && index >= -(2 ** 31) && index < 2 ** 31) {
+    session.reject(texts.SELECT_IN_CLUSTER, command.name, 'rejected');
+    return true;
+  }
   if (index < 0 || index >= 2 ** 31) {
     session.reject(texts.DB_OUT_OF_RANGE, command.name, 'rejected');
     return true;
@@ -262,16 +300,23 @@ function tracking(session: Session, command: CommandInfo, args: readonly Buffer[
     rewritten[i + 1] = Buffer.from(String(upstreamId));
   }
   if (!session.pin(command.name)) return true;
+  const request = encodeCommand(rewritten);
   if (mode === 'on') session.state.tracking = true;
-  const slot = session.forward(command.name, encodeCommand(rewritten));
+  const redirect = rewritten.some((arg) => arg.toString('latin1').toLowerCase() === 'redirect');
+  // Only the latest ON counts, as in Redis; connections already pinned on other nodes keep theirs.
+  if (mode === 'on' && session.context.cluster) session.state.trackingRequest = redirect ? null : request;
+  const slot = session.forward(command.name, request);
   if (slot) {
     slot.onReply = (reply) => {
       const ok = reply[0] === 0x2b;
       if (mode === 'on' && !ok) session.state.tracking = false;
       if (mode === 'off' && ok) session.state.tracking = false;
+      if (!session.state.tracking) session.state.trackingRequest = null;
       session.unpinIfClear();
     };
   }
+  const broadcast = rewritten.some((arg) => arg.toString('latin1').toLowerCase() === 'bcast');
+  if (slot && broadcast) pinEveryNode(session);
   return true;
 }
 
@@ -288,6 +333,31 @@ function unblock(session: Session, command: CommandInfo, args: readonly Buffer[]
   rewritten[2] = Buffer.from(String(target?.pinned?.facts?.clientId ?? 0));
   session.forward(command.name, encodeCommand(rewritten));
   return true;
+}
+
+/**
+ * Cluster mode: READONLY and READWRITE only allow or stop reads from replicas on the connection,
+ * and respguard reads from primaries only, where both change nothing. They get Redis's +OK
+ * without pinning a connection.
+ */
+function clusterReadOnly(session: Session, command: CommandInfo): boolean {
+  session.reply(OK);
+  session.commandDone(command.name, 'allowed');
+  return true;
+}
+
+/**
+ * Cluster mode, CLIENT TRACKING BCAST: pins a tracking connection on every other primary at
+ * once, because broadcast invalidations cover keys that the client never read. Primaries added
+ * later get one only when the client's keys reach them.
+ */
+function pinEveryNode(session: Session): void {
+  const cluster = session.context.cluster;
+  const pinned = session.pinned;
+  if (!cluster || !pinned || !session.state.keysFollowToOtherNodes) return;
+  for (const pool of cluster.primaryPools()) {
+    if (!pool.owns(pinned)) session.nodePinFor(pool);
+  }
 }
 
 /** READONLY pins and sets the flag; READWRITE clears it, and without a pinned connection has nothing to clear. */

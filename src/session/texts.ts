@@ -18,8 +18,12 @@ export const SYNTAX_ERROR = encodeError('ERR syntax error');
 export const BAD_CLIENT_NAME = encodeError('ERR Client names cannot contain spaces, newlines or special characters.');
 export const NOT_INTEGER = encodeError('ERR value is not an integer or out of range');
 export const DB_OUT_OF_RANGE = encodeError('ERR DB index is out of range');
+/** Redis Cluster's reply to SELECT of a database other than 0, as redis-server 7.0 words it. */
+export const SELECT_IN_CLUSTER = encodeError('ERR SELECT is not allowed in cluster mode');
 export const EXEC_WITHOUT_MULTI = encodeError('ERR EXEC without MULTI');
 export const DISCARD_WITHOUT_MULTI = encodeError('ERR DISCARD without MULTI');
+export const NESTED_MULTI = encodeError('ERR MULTI calls can not be nested');
+export const WATCH_IN_MULTI = encodeError('ERR WATCH inside MULTI is not allowed');
 export const MAX_CLIENTS = encodeError('ERR max number of clients reached');
 
 export const CACHING_WITHOUT_TRACKING = encodeError(
@@ -51,4 +55,25 @@ export function noPinnedConnection(name: string, maxPinned: number): Buffer {
 /** Reply while no upstream connection can take the request. */
 export function upstreamUnavailableText(reason: string): Buffer {
   return encodeError(`ERR upstream unavailable (${reason || 'connecting'}); respguard is reconnecting, try again`);
+}
+
+/**
+ * Cluster mode: reply for a command whose keys are served by another cluster node than the
+ * connection pinned for the client's `state` (MULTI, WATCH, CLIENT TRACKING, ...).
+ */
+export function keysOnOtherNode(name: string, state: string): Buffer {
+  return encodeError(
+    `ERR '${name}' cannot run: its keys are on another cluster node than the upstream connection that holds this client's ${state} state. Use another connection, or end that state first (RESET ends all)`,
+  );
+}
+
+/**
+ * Cluster mode: reply in place of a MOVED or ASK redirect that came back on the connection
+ * pinned for the client's `state`, where respguard cannot send the command to the other node.
+ */
+export function slotMovedWhilePinned(name: string, state: string): Buffer {
+  const transaction = state === 'MULTI' ? ', and EXEC will fail with EXECABORT' : '';
+  return encodeError(
+    `ERR '${name}' did not run: its hash slot is moving to another cluster node, which the upstream connection that holds this client's ${state} state cannot follow${transaction}. Try again later`,
+  );
 }

@@ -2,7 +2,8 @@
  * respguard in front of a real Redis Cluster of three primaries with one replica each: clients
  * that know nothing of the cluster see one Redis. Covers routing by hash slot, CROSSSLOT, split
  * multi-key commands, fan-out of keyless commands (DBSIZE, KEYS, SCAN, RANDOMKEY, SCRIPT),
- * MOVED and ASK during a hand-made slot migration, and the per-node metrics.
+ * MOVED, ASK and TRYAGAIN during a hand-made slot migration, transactions and other pinned
+ * connection state next to keys of other nodes, and the per-node metrics.
  */
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   cluster = await startRedisCluster({ replicas: 1 });
   // Every node is a seed, replicas included. FLUSHALL and FLUSHDB are in the default blocklist,
   // and the fan-out tests need them.
-  const rest = `blockCommands: []\nusers:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read"\n`;
+  const rest = `blockCommands: []\nusers:\n  app:\n    acl: "on >app-pass ~* &* +@all"\n  reader:\n    acl: "on >r-pass ~cache:* +@read +cluster|getkeysinslot"\n`;
   ({ server, observer, logs, port } = await startClusterProxy(cluster, cluster.addresses, rest));
 }, 60_000);
 
@@ -328,6 +329,50 @@ describe('cluster keyspace commands', () => {
     app.close();
   });
 
+  it('counts keys in the slot owner', async () => {
+    const app = await client();
+    for (const key of ['app:1', 'cache:a']) {
+      const slot = String(slotOf(key));
+      const owner = await node(await ownerOf(slotOf(key)));
+      expect(await app.call(['SET', key, 'counted'])).toBe('+OK\r\n');
+      expect(await owner.call(['CLUSTER', 'COUNTKEYSINSLOT', slot])).toBe(1);
+      expect(await app.call(['CLUSTER', 'COUNTKEYSINSLOT', slot])).toBe(':1\r\n');
+      expect(await app.call(['CLUSTER', 'GETKEYSINSLOT', slot, '10'])).toBe(`*1\r\n$${key.length}\r\n${key}\r\n`);
+    }
+    expect(await (await node(0)).call(['CLUSTER', 'COUNTKEYSINSLOT', '16384'])).toEqual({ error: 'ERR Invalid slot' });
+    expect(await app.call(['CLUSTER', 'COUNTKEYSINSLOT', '16384'])).toBe('-ERR Invalid slot\r\n');
+    app.close();
+  });
+
+  it('lists only readable keys in a slot', async () => {
+    // Both keys hash the tag `g`, so they share a slot, on a node other than the keyless pool's.
+    const slot = String(slotOf('{g}'));
+    expect(await ownerOf(slotOf('{g}'))).not.toBe(0);
+    const app = await client();
+    const reader = await client('reader', 'r-pass');
+    expect(await app.call(['MSET', 'cache:{g}1', '1', 'other:{g}2', '2'])).toBe('+OK\r\n');
+    const all = (await app.call(['CLUSTER', 'GETKEYSINSLOT', slot, '10'])).split('\r\n');
+    expect(all[0]).toBe('*2');
+    expect([all[2], all[4]].sort()).toEqual(['cache:{g}1', 'other:{g}2']);
+    expect(await reader.call(['CLUSTER', 'GETKEYSINSLOT', slot, '10'])).toBe('*1\r\n$10\r\ncache:{g}1\r\n');
+    expect(await app.call(['DEL', 'cache:{g}1', 'other:{g}2'])).toBe(':2\r\n');
+    reader.close();
+    app.close();
+  });
+
+  it('rejects keyspace commands in MULTI', async () => {
+    const app = await client();
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'app:2', 'z'])).toBe('+QUEUED\r\n');
+    for (const command of [['DBSIZE'], ['KEYS', '*'], ['SCAN', '0'], ['RANDOMKEY'], ['FLUSHDB']]) {
+      const name = command[0]!.toLowerCase();
+      expect(await app.call(command)).toBe(`-ERR '${name}' inside MULTI is not supported by respguard in cluster mode, because it runs on every primary; run it outside the transaction\r\n`);
+    }
+    expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(await app.call(['GET', 'app:2'])).not.toBe('$1\r\nz\r\n');
+    app.close();
+  });
+
   it('loads scripts on every primary', async () => {
     const app = await client();
     const sha = (await app.call(['SCRIPT', 'LOAD', "return redis.call('GET', KEYS[1])"])).split('\r\n')[1]!;
@@ -425,6 +470,64 @@ describe('cluster transactions', () => {
     app.close();
   });
 
+  it('pins MULTI at its first key', async () => {
+    // app:2's node is not the keyless pool's (node 0), so a keyless first command must not pin the transaction.
+    expect(await ownerOf(slotOf('app:2'))).toBe(1);
+    const app = await client();
+    expect(await app.call(['SET', 'app:2', 'stays'])).toBe('+OK\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['ECHO', 'e'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['SET', 'app:2', 'y'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['SET', 'secret:x', 'other'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('$5\r\nstays\r\n');
+
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['SET', 'app:2', 'y'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*2\r\n+PONG\r\n+OK\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('$1\r\ny\r\n');
+    app.close();
+  });
+
+  it('rejects nested MULTI and WATCH', async () => {
+    const direct = await node(1);
+    expect(await direct.call(['MULTI'])).toBe('OK');
+    const nested = await direct.call(['MULTI']);
+    const watch = await direct.call(['WATCH', 'app:2']);
+    expect(await direct.call(['DISCARD'])).toBe('OK');
+    expect(nested).toEqual({ error: 'ERR MULTI calls can not be nested' });
+    expect(watch).toEqual({ error: 'ERR WATCH inside MULTI is not allowed' });
+
+    const app = await client();
+    expect(await app.call(['SET', 'app:2', 'before'])).toBe('+OK\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['MULTI'])).toBe('-ERR MULTI calls can not be nested\r\n');
+    expect(await app.call(['WATCH', 'app:2'])).toBe('-ERR WATCH inside MULTI is not allowed\r\n');
+    expect(await app.call(['SET', 'app:2', 'queued'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['GET', 'app:2'])).toBe('+QUEUED\r\n');
+    // As in Redis, neither error aborts the transaction.
+    expect(await app.call(['EXEC'])).toBe('*3\r\n+PONG\r\n+OK\r\n$6\r\nqueued\r\n');
+    app.close();
+  });
+
+  it('runs a keyless MULTI', async () => {
+    const app = await client();
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['ECHO', 'e'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*2\r\n+PONG\r\n$1\r\ne\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['PING'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['DISCARD'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:2'])).toMatch(/^\$/);
+    app.close();
+  });
+
   it('answers empty and discarded MULTI', async () => {
     const app = await client();
     expect(await app.call(['MULTI'])).toBe('+OK\r\n');
@@ -510,26 +613,31 @@ describe('cluster sharded pub/sub', () => {
   });
 });
 
+/** Node ids by node index, from CLUSTER MYID. */
+async function nodeIds(): Promise<string[]> {
+  return Promise.all([0, 1, 2].map(async (index) => (await (await node(index)).call(['CLUSTER', 'MYID'])) as string));
+}
+
+/** Starts moving `slot` from node `from` to node `to` and moves `key` with MIGRATE. */
+async function beginMigration(slot: number, from: number, to: number, key: string): Promise<string[]> {
+  const ids = await nodeIds();
+  expect(await (await node(to)).call(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ids[from]!])).toBe('OK');
+  expect(await (await node(from)).call(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', ids[to]!])).toBe('OK');
+  await migrateKey(from, to, key);
+  return ids;
+}
+
+/** Moves `key` from node `from` to node `to` with MIGRATE. */
+async function migrateKey(from: number, to: number, key: string): Promise<void> {
+  const migrate = ['MIGRATE', '127.0.0.1', String(cluster.nodes[to]!.port), '', '0', '5000', 'AUTH', cluster.password, 'KEYS', key];
+  expect(await (await node(from)).call(migrate)).toBe('OK');
+}
+
+async function finishMigration(slot: number, to: number, ids: readonly string[]): Promise<void> {
+  for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['CLUSTER', 'SETSLOT', String(slot), 'NODE', ids[to]!])).toBe('OK');
+}
+
 describe('cluster redirects', () => {
-  /** Node ids by node index, from CLUSTER MYID. */
-  async function nodeIds(): Promise<string[]> {
-    return Promise.all([0, 1, 2].map(async (index) => (await (await node(index)).call(['CLUSTER', 'MYID'])) as string));
-  }
-
-  /** Starts moving `slot` from node `from` to node `to` and moves `key` with MIGRATE. */
-  async function beginMigration(slot: number, from: number, to: number, key: string): Promise<string[]> {
-    const ids = await nodeIds();
-    expect(await (await node(to)).call(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', ids[from]!])).toBe('OK');
-    expect(await (await node(from)).call(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', ids[to]!])).toBe('OK');
-    const migrate = ['MIGRATE', '127.0.0.1', String(cluster.nodes[to]!.port), '', '0', '5000', 'AUTH', cluster.password, 'KEYS', key];
-    expect(await (await node(from)).call(migrate)).toBe('OK');
-    return ids;
-  }
-
-  async function finishMigration(slot: number, to: number, ids: readonly string[]): Promise<void> {
-    for (let i = 0; i < 3; i++) expect(await (await node(i)).call(['CLUSTER', 'SETSLOT', String(slot), 'NODE', ids[to]!])).toBe('OK');
-  }
-
   it('follows ASK during a migration', async () => {
     const app = await client();
     const key = 'cache:ask';
@@ -586,6 +694,53 @@ describe('cluster redirects', () => {
     app.close();
   });
 
+  /**
+   * Stores `{tag}a` and `{tag}b`, then starts moving their slot to the next node with only
+   * `{tag}a`, so that the slot's keys are on two nodes until the second one follows.
+   */
+  async function splitSlotKeys(app: RawClient, tag: string): Promise<{ keys: string[]; slot: number; from: number; to: number; ids: string[] }> {
+    const keys = [`{${tag}}a`, `{${tag}}b`];
+    const slot = slotOf(`{${tag}}`);
+    expect(await app.call(['MSET', keys[0]!, '1', keys[1]!, '2'])).toBe('+OK\r\n');
+    const from = await ownerOf(slot);
+    const to = (from + 1) % 3;
+    const ids = await beginMigration(slot, from, to, keys[0]!);
+    return { keys, slot, from, to, ids };
+  }
+
+  it('retries TRYAGAIN until the migration ends', async () => {
+    const app = await client();
+    const { keys, slot, from, to, ids } = await splitSlotKeys(app, 'try');
+    expect(await (await node(from)).call(['MGET', ...keys])).toEqual({ error: 'TRYAGAIN Multiple keys request during rehashing of slot' });
+    const retriesBefore = logs.lines.filter((line) => line.event === 'cluster_tryagain').length;
+    app.send(['MGET', ...keys]);
+    const retried = async (): Promise<boolean> => logs.lines.filter((line) => line.event === 'cluster_tryagain').length > retriesBefore;
+    const deadline = Date.now() + 5000;
+    while (!(await retried()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await retried()).toBe(true);
+
+    await migrateKey(from, to, keys[1]!);
+    await finishMigration(slot, to, ids);
+    expect(await app.reply()).toBe('*2\r\n$1\r\n1\r\n$1\r\n2\r\n');
+    app.close();
+  });
+
+  it('returns TRYAGAIN after the last retry', async () => {
+    const app = await client();
+    const { keys, slot, from, to, ids } = await splitSlotKeys(app, 'again');
+    try {
+      expect(await app.call(['MGET', ...keys])).toBe('-TRYAGAIN Multiple keys request during rehashing of slot\r\n');
+      // The first try and 5 retries.
+      const attempts = logs.lines.filter((line) => line.event === 'cluster_tryagain' && line.command === 'mget');
+      expect(attempts.slice(-5).map((line) => line.attempt)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await migrateKey(from, to, keys[1]!);
+      await finishMigration(slot, to, ids);
+    }
+    expect(await app.call(['MGET', ...keys])).toBe('*2\r\n$1\r\n1\r\n$1\r\n2\r\n');
+    app.close();
+  });
+
   it('counts a MOVED redirect per node', async () => {
     const app = await client();
     const key = 'cache:counted';
@@ -638,6 +793,196 @@ describe('cluster redirects', () => {
     expect(movedLine).toMatchObject({ end: slot, to: newOwner, failover: false });
     // Slots moved between primaries: no failover.
     expect(await metricValue('respguard_upstream_failovers_total', '{mode="cluster"}')).toBe(0);
+    app.close();
+  });
+});
+
+/** Returns the hash slot of `key`. */
+function slotOf(key: string): number {
+  return keySlot(Buffer.from(key));
+}
+
+/** respguard's reply to a command whose keys are on another node than the client's pinned state. */
+function otherNodeError(name: string, state: string): string {
+  return `-ERR '${name}' cannot run: its keys are on another cluster node than the upstream connection that holds this client's ${state} state. Use another connection, or end that state first (RESET ends all)\r\n`;
+}
+
+describe('cluster pinned sessions', () => {
+  // The keyless pool is node 0's, so SUBSCRIBE, CLIENT TRACKING and MONITOR pin a connection there.
+  it('places the test keys on known nodes', async () => {
+    expect(await ownerOf(slotOf('secret:x'))).toBe(0);
+    expect(await ownerOf(slotOf('chan:b'))).toBe(0);
+    expect(await ownerOf(slotOf('app:1'))).toBe(1);
+    expect(await ownerOf(slotOf('pin:a'))).toBe(1);
+    expect(await ownerOf(slotOf('chan:a'))).toBe(2);
+  });
+
+  it('routes other nodes keys after WATCH', async () => {
+    const app = await client();
+    expect(await app.call(['SET', 'app:1', 'one'])).toBe('+OK\r\n');
+    expect(await app.call(['WATCH', 'secret:x'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$3\r\none\r\n');
+    expect(await app.call(['SET', 'app:1', 'two'])).toBe('+OK\r\n');
+    expect(await app.call(['MGET', 'app:1', 'secret:x'])).toBe('*2\r\n$3\r\ntwo\r\n$-1\r\n');
+    expect(await app.call(['DBSIZE'])).toMatch(/^:\d+\r\n$/);
+    // The transaction still runs on the node of the watched key.
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'secret:x', 'mine'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*1\r\n+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$3\r\ntwo\r\n');
+    // A blocking command on another node would need a second pinned connection, and the keys
+    // of one client's WATCH commands must share a slot.
+    expect(await app.call(['WATCH', 'secret:x'])).toBe('+OK\r\n');
+    expect(await app.call(['BLPOP', 'app:list', '1'])).toBe(otherNodeError('blpop', 'WATCH'));
+    expect(await app.call(['WATCH', 'app:1'])).toBe("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+    expect(await app.call(['UNWATCH'])).toBe('+OK\r\n');
+    app.close();
+  });
+
+  it('routes other nodes keys in RESP3 pub/sub', async () => {
+    const app = await client();
+    const publisher = await client();
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['SUBSCRIBE', 'news'])).toBe('>3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');
+    expect(await app.call(['SET', 'app:1', 'three'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(await publisher.call(['PUBLISH', 'news', 'hi'])).toBe(':1\r\n');
+    expect(await app.reply()).toBe('>3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n');
+    expect(await app.call(['PING'])).toBe('+PONG\r\n');
+    // The subscription fixed the node, so a transaction can use only that node's keys.
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe(otherNodeError('get', 'MULTI'));
+    expect(await app.call(['SET', 'secret:x', 'in-multi'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'secret:x', 'mine'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*1\r\n+OK\r\n');
+    // The next transaction may use another slot of the same node.
+    expect(await ownerOf(slotOf('cache:b'))).toBe(0);
+    expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'cache:b', 'b'])).toBe('+QUEUED\r\n');
+    expect(await app.call(['EXEC'])).toBe('*1\r\n+OK\r\n');
+    app.close();
+    publisher.close();
+  });
+
+  it('rejects SSUBSCRIBE on another node after SUBSCRIBE', async () => {
+    const app = await client();
+    expect(await app.call(['SUBSCRIBE', 'news'])).toBe('*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n');
+    expect(await app.call(['SSUBSCRIBE', 'chan:a'])).toBe(otherNodeError('ssubscribe', 'SUBSCRIBE'));
+    expect(await app.call(['SSUBSCRIBE', 'chan:b'])).toBe('*3\r\n$10\r\nssubscribe\r\n$6\r\nchan:b\r\n:1\r\n');
+    // Without shard channels, another slot of the pinned node may take their place.
+    expect(await ownerOf(slotOf('pin:c'))).toBe(0);
+    expect(await app.call(['SUNSUBSCRIBE'])).toBe('*3\r\n$12\r\nsunsubscribe\r\n$6\r\nchan:b\r\n:0\r\n');
+    expect(await app.call(['SSUBSCRIBE', 'pin:c'])).toBe('*3\r\n$10\r\nssubscribe\r\n$5\r\npin:c\r\n:1\r\n');
+    app.close();
+  });
+
+  it('answers READONLY without pinning', async () => {
+    const app = await client();
+    expect(await (await node(1)).call(['READONLY'])).toBe('OK');
+    expect(await app.call(['READONLY'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$4\r\nmine\r\n');
+    expect(await app.call(['READWRITE'])).toBe('+OK\r\n');
+    app.close();
+  });
+
+  it('answers SELECT as Redis Cluster does', async () => {
+    const app = await client();
+    const direct = await node(1);
+    for (const index of ['1', '-1']) {
+      expect(await direct.call(['SELECT', index])).toEqual({ error: 'ERR SELECT is not allowed in cluster mode' });
+      expect(await app.call(['SELECT', index])).toBe('-ERR SELECT is not allowed in cluster mode\r\n');
+    }
+    expect(await direct.call(['SELECT', 'x'])).toEqual({ error: 'ERR value is not an integer or out of range' });
+    expect(await app.call(['SELECT', 'x'])).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(await app.call(['SELECT', '0'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$4\r\nmine\r\n');
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    app.close();
+  });
+
+  it('tracks keys of every node', async () => {
+    const app = await client();
+    const writer = await client();
+    const pinnedBefore = server.context.cluster!.pinned.stats().active;
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['CLIENT', 'TRACKING', 'ON'])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$4\r\nmine\r\n');
+    // app:1 is read on a connection that respguard pinned on node 1 with tracking on.
+    expect(await app.call(['GET', 'app:1'])).toBe('$5\r\nthree\r\n');
+    expect(server.context.cluster!.pinned.stats().active).toBe(pinnedBefore + 2);
+    expect(await writer.call(['SET', 'app:1', 'four'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\napp:1\r\n');
+    expect(await writer.call(['SET', 'secret:x', 'changed'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$8\r\nsecret:x\r\n');
+    expect(await app.call(['MGET', 'secret:x', 'app:1'])).toBe('*2\r\n$7\r\nchanged\r\n$4\r\nfour\r\n');
+    expect(await app.call(['CLIENT', 'TRACKING', 'OFF'])).toBe('+OK\r\n');
+    expect(server.context.cluster!.pinned.stats().active).toBe(pinnedBefore);
+    expect(await app.call(['GET', 'app:1'])).toBe('$4\r\nfour\r\n');
+    app.close();
+    writer.close();
+  });
+
+  it('broadcasts invalidations of every node', async () => {
+    const app = await client();
+    const writer = await client();
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    expect(await app.call(['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'app:'])).toBe('+OK\r\n');
+    // Written on node 1 and node 0, read by nobody.
+    expect(await writer.call(['SET', 'app:1', 'five'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\napp:1\r\n');
+    expect(await ownerOf(slotOf('app:3'))).toBe(0);
+    expect(await writer.call(['SET', 'app:3', 'x'])).toBe('+OK\r\n');
+    expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\napp:3\r\n');
+    expect(await app.call(['RESET'])).toBe('+RESET\r\n');
+    app.close();
+    writer.close();
+  });
+
+  it('keeps redirected tracking on its node', async () => {
+    const listener = await client();
+    const app = await client();
+    const writer = await client();
+    const id = (await listener.call(['CLIENT', 'ID'])).slice(1, -2);
+    expect(await listener.call(['SUBSCRIBE', '__redis__:invalidate'])).toBe('*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n');
+    expect(await app.call(['CLIENT', 'TRACKING', 'ON', 'REDIRECT', id])).toBe('+OK\r\n');
+    expect(await app.call(['GET', 'secret:x'])).toBe('$7\r\nchanged\r\n');
+    // The listener's upstream connection is on node 0, where the client id of REDIRECT exists.
+    expect(await app.call(['GET', 'app:1'])).toBe(otherNodeError('get', 'CLIENT TRACKING'));
+    expect(await app.call(['MGET', 'secret:x', 'app:1'])).toBe(otherNodeError('mget', 'CLIENT TRACKING'));
+    expect(await writer.call(['SET', 'secret:x', 'again'])).toBe('+OK\r\n');
+    expect(await listener.reply()).toBe('*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$8\r\nsecret:x\r\n');
+    app.close();
+    listener.close();
+    writer.close();
+  });
+
+  it('follows or rejects ASK on a pinned connection', async () => {
+    const key = 'pin:a';
+    const slot = slotOf(key);
+    const app = await client();
+    expect(await app.call(['SET', key, 'moving'])).toBe('+OK\r\n');
+    expect(await app.call(['SET', 'app:2', 'stays'])).toBe('+OK\r\n');
+    expect(await ownerOf(slotOf('app:2'))).toBe(1);
+    const ids = await beginMigration(slot, 1, 2, key);
+    try {
+      // A queued command cannot move: the client gets an error, and EXEC aborts as in Redis.
+      expect(await app.call(['MULTI'])).toBe('+OK\r\n');
+      expect(await app.call(['GET', key])).toBe(
+        `-ERR 'get' did not run: its hash slot is moving to another cluster node, which the upstream connection that holds this client's MULTI state cannot follow, and EXEC will fail with EXECABORT. Try again later\r\n`,
+      );
+      expect(await app.call(['EXEC'])).toBe('-EXECABORT Transaction discarded because of previous errors.\r\n');
+      // Outside MULTI, a command on the pinned connection follows ASK to the other node.
+      expect(await app.call(['WATCH', 'app:2'])).toBe('+OK\r\n');
+      expect(await app.call(['GET', key])).toBe('$6\r\nmoving\r\n');
+      expect(await app.call(['UNWATCH'])).toBe('+OK\r\n');
+      expect(await app.call(['GET', key])).toBe('$6\r\nmoving\r\n');
+    } finally {
+      await finishMigration(slot, 2, ids);
+    }
     app.close();
   });
 });

@@ -4,7 +4,11 @@
  * slot's primary, and keyless requests go to the first ready primary (ClusterPool.keylessPool).
  * Keys in several slots get Redis Cluster's CROSSSLOT error, unless the command is in
  * SPLITTABLE (see split.ts). The commands in FAN_OUT go to every primary, and SCAN walks the
- * primaries one after the other (see scan.ts).
+ * primaries one after the other (see scan.ts). A session with a pinned connection sends its
+ * keyless commands and the keys of the pinned node there, and keys of other nodes to their
+ * shared pools. With CLIENT TRACKING (without REDIRECT) those keys go to a connection that the
+ * session pins on their node with tracking on instead, and with CLIENT NO-TOUCH or a tracking
+ * REDIRECT they get an error.
  *
  * WAIT and WAITAOF go to the node that serves the slot of the client's last write command, the
  * node whose replicas received that write, and to the keyless pool's node before any write.
@@ -14,21 +18,32 @@
  */
 import { extractKeys, type KeyRef } from '../../commands/keys.js';
 import type { CommandInfo } from '../../commands/types.js';
-import { encodeCommand, encodeError } from '../../resp/encode.js';
+import { QUEUED, encodeCommand, encodeError } from '../../resp/encode.js';
 import type { ReplySlot } from '../../session/reply-slot.js';
 import type { Session } from '../../session/session.js';
+import { keysOnOtherNode } from '../../session/texts.js';
 import type { UpstreamConnection } from '../connection.js';
 import type { UpstreamPool } from '../pool.js';
 import type { ClusterPool } from './cluster-pool.js';
-import { keySlot } from './slots.js';
+import { SLOT_COUNT, keySlot } from './slots.js';
 import { scanInCluster } from './scan.js';
 import { fanOut, splitBySlot, SPLITTABLE, type MergeKind } from './split.js';
 
 /** Redis Cluster's reply to keys of several slots in one command, as redis-server 7.0.15 words it. */
 export const CROSSSLOT_REPLY = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
 
+/** Reply to a command that runs on every primary (DBSIZE, KEYS, SCAN), inside MULTI, which runs on one node. */
+function fanOutInMulti(name: string): Buffer {
+  return encodeError(`ERR '${name}' inside MULTI is not supported by respguard in cluster mode, because it runs on every primary; run it outside the transaction`);
+}
+
 /** Redirects followed for one request before the client gets the redirect reply itself. */
 export const MAX_REDIRECTS = 5;
+
+/** TRYAGAIN retries of one request before the client gets the TRYAGAIN reply. */
+export const MAX_TRYAGAIN_RETRIES = 5;
+/** Wait before each TRYAGAIN retry, in milliseconds, so that the migration can move the other keys. */
+export const TRYAGAIN_DELAY_MS = 100;
 
 const ASKING_REQUEST = encodeCommand(['ASKING']);
 const MULTI_REQUEST = encodeCommand(['MULTI']);
@@ -40,6 +55,7 @@ const REPLICATION_WAITS = new Set(['wait', 'waitaof']);
 /** Key spec flags of keys that a command writes. */
 const WRITE_KEY_FLAGS = new Set(['RW', 'OW', 'RM']);
 const ASK_PREFIX = Buffer.from('-ASK ');
+const TRYAGAIN_PREFIX = Buffer.from('-TRYAGAIN ');
 
 /**
  * Keyless commands that act on every primary's keyspace or scripts, with how their replies
@@ -62,6 +78,17 @@ const FAN_OUT = new Map<string, MergeKind>([
   ['function|flush', 'ok'],
 ]);
 
+/** Keyless commands about one hash slot, named by their second argument: they go to the slot's owner. */
+const SLOT_ARGUMENT_COMMANDS = new Set(['cluster|countkeysinslot', 'cluster|getkeysinslot']);
+
+/** Returns a slot number argument, or null when it is not a decimal slot number (the node then returns its own error). */
+function parseSlot(argument: Buffer): number | null {
+  const text = argument.toString('latin1');
+  if (!/^[0-9]{1,5}$/.test(text)) return null;
+  const slot = Number(text);
+  return slot < SLOT_COUNT ? slot : null;
+}
+
 /**
  * Forwards a request to the primary of its keys' slot, splits it, fans it out, or rejects it
  * with CROSSSLOT. Returns the slot of the client's reply, or null when the client already got an error.
@@ -72,12 +99,20 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
     const fanOutKind = FAN_OUT.get(info.name);
     if (fanOutKind) return fanOut(session, info.name, request, cluster.primaryPools(), fanOutKind);
     if (info.name === 'scan') return scanInCluster(session, cluster, args);
-    return session.forward(info.name, request, 1, cluster.keylessPool());
+    const slotArgument = SLOT_ARGUMENT_COMMANDS.has(info.name) ? parseSlot(args[2]!) : null;
+    if (slotArgument !== null) return session.forward(info.name, request, 1, cluster.poolForSlot(slotArgument));
+    // A pinned session's keyless commands (PING, PUBLISH, CLIENT CACHING) run on its own connection.
+    return session.forward(info.name, request, 1, session.pinned ? undefined : cluster.keylessPool());
   }
+  if (!keysReachPinnedNode(session, cluster, info, args, keys)) return null;
   const slot = slotOfKeys(args, keys);
   if (slot !== CROSS_SLOT) {
     noteWrite(session, info, slot);
-    return session.forward(info.name, request, 1, cluster.poolForSlot(slot));
+    // Keys of another node go to that node's shared connections, and keys of the pinned node to
+    // the pinned connection, where a MOVED or ASK reply may move them to another node's shared one.
+    const forwarded = session.forward(info.name, request, 1, cluster.poolForSlot(slot));
+    if (forwarded && !session.state.keysNeedPin) forwarded.pinnedState = null;
+    return forwarded;
   }
 
   if (SPLITTABLE.has(info.name)) {
@@ -97,6 +132,31 @@ function noteWrite(session: Session, info: CommandInfo, slot: number): void {
   if (info.flags.has('write') || info.keySpecs.some((spec) => spec.flags.some((flag) => WRITE_KEY_FLAGS.has(flag)))) session.lastWriteSlot = slot;
 }
 
+/**
+ * Checks that a command of a session whose state applies to its keys (CLIENT TRACKING with
+ * REDIRECT, CLIENT NO-TOUCH) has every key on the pinned connection's node. Returns false
+ * after rejecting it.
+ */
+function keysReachPinnedNode(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], keys: readonly KeyRef[]): boolean {
+  const pinned = session.pinned;
+  if (!pinned || !session.state.keysNeedPin || session.state.keysFollowToOtherNodes) return true;
+  // TODO(cluster): pin a connection with CLIENT NO-TOUCH on each node that the keys need, as
+  // for CLIENT TRACKING without REDIRECT.
+  if (keys.every((key) => cluster.poolForSlot(keySlot(args[key.index]!)).owns(pinned))) return true;
+  session.reject(keysOnOtherNode(info.name, session.state.pinReason()), info.name, 'rejected');
+  return false;
+}
+
+/** True for Redis Cluster's TRYAGAIN error reply: the keys of a multi-key request are on two nodes during a migration. */
+export function isTryAgain(data: Buffer): boolean {
+  return startsWith(data, TRYAGAIN_PREFIX);
+}
+
+/** True for a MOVED or ASK error reply. */
+export function isRedirect(data: Buffer): boolean {
+  return startsWith(data, MOVED_PREFIX) || startsWith(data, ASK_PREFIX);
+}
+
 /** Returns the slot shared by `keys`, or CROSS_SLOT when they span several. */
 function slotOfKeys(args: readonly Buffer[], keys: readonly KeyRef[]): number {
   const slot = keySlot(args[keys[0]!.index]!);
@@ -111,15 +171,16 @@ function requestSlot(info: CommandInfo, args: readonly Buffer[]): number | null 
 }
 
 /**
- * Chooses the node whose pinned pool serves a state command (WATCH, a blocking command): the
- * primary of its keys' slot, or the keyless pool's node for a keyless one, except that WAIT and
- * WAITAOF go to the primary of the session's last write slot. Returns null after rejecting
- * the command with CROSSSLOT when its keys span slots or differ from the slot of the session's
- * WATCH or transaction. `bind` makes the slot the session's transaction slot.
+ * Chooses the node whose pinned pool serves a state command (WATCH, a blocking command, a
+ * command queued in MULTI): the primary of its keys' slot, or for a keyless one the keyless
+ * pool's node, except that WAIT and WAITAOF go to the primary of the session's last write slot.
+ * Returns null after rejecting the command with CROSSSLOT when its keys span slots or, with
+ * `bind`, differ from the slot of the session's WATCH or transaction, and with a clear error
+ * when the session is pinned to another node. `bind` makes the slot the session's transaction slot.
  */
 export function pinPoolFor(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], bind: boolean): UpstreamPool | null {
   const slot = requestSlot(info, args);
-  if (slot === CROSS_SLOT || (slot !== null && session.clusterSlot !== null && slot !== session.clusterSlot)) {
+  if (slot === CROSS_SLOT || (bind && slot !== null && session.clusterSlot !== null && slot !== session.clusterSlot)) {
     session.reject(CROSSSLOT_REPLY, info.name, 'rejected');
     return null;
   }
@@ -128,8 +189,18 @@ export function pinPoolFor(session: Session, cluster: ClusterPool, info: Command
     return REPLICATION_WAITS.has(info.name) && lastWrite !== null ? cluster.poolForSlot(lastWrite) : cluster.keylessPool();
   }
   noteWrite(session, info, slot);
+  const pool = cluster.poolForSlot(slot);
+  if (!pinnedOn(session, pool, info)) return null;
   if (bind) session.clusterSlot = slot;
-  return cluster.poolForSlot(slot);
+  return pool;
+}
+
+/** Checks that the session has no pinned connection or has it on `pool`'s node; returns false after rejecting the command. */
+function pinnedOn(session: Session, pool: UpstreamPool, info: CommandInfo): boolean {
+  const pinned = session.pinned;
+  if (!pinned || pool.owns(pinned)) return true;
+  session.reject(keysOnOtherNode(info.name, session.state.pinReason()), info.name, 'rejected');
+  return false;
 }
 
 /**
@@ -145,26 +216,60 @@ export function shardChannelPool(session: Session, cluster: ClusterPool, info: C
     return null;
   }
   // NOTE: stricter than Redis, which also accepts a second slot served by the same node. A
-  // session already pinned for other state (SUBSCRIBE, SELECT) keeps that node, where a channel
-  // of another node's slot gets Redis's MOVED error.
+  // session already pinned for other state (SUBSCRIBE, WATCH) keeps that node, and a channel of
+  // another node's slot gets an error.
+  const pool = cluster.poolForSlot(slot);
+  if (!pinnedOn(session, pool, info)) return null;
   session.clusterSlot = slot;
-  return cluster.poolForSlot(slot);
+  return pool;
 }
 
 /**
- * Checks a command queued in a transaction against the transaction's slot and, for the first
- * command of a MULTI that is not pinned yet, pins the node of its slot and sends MULTI there
- * (the client already got MULTI's +OK). Returns false when the command was rejected.
+ * Queues a command of a transaction in cluster mode, where the transaction's node is the node of
+ * its first command with keys. Keyless commands before that one get +QUEUED from respguard and
+ * wait in the transaction. The first command with keys pins its slot's node and sends MULTI and
+ * the waiting commands there. Later keys of another slot get CROSSSLOT, which makes EXEC fail.
+ * Returns false when the command was rejected.
  */
-export function prepareTransactionCommand(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[]): boolean {
-  // NOTE: a keyless first command pins the keyless pool's node, so later keys of another node's slots get MOVED inside the transaction.
+export function queueInClusterTransaction(session: Session, cluster: ClusterPool, info: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
+  if (FAN_OUT.has(info.name) || info.name === 'scan') {
+    session.reject(fanOutInMulti(info.name), info.name, 'rejected');
+    return false;
+  }
+  const transaction = session.state.transaction!;
+  if (!session.pinned && requestSlot(info, args) === null) {
+    transaction.deferred.push({ name: info.name, request: Buffer.from(request) });
+    session.reply(QUEUED);
+    session.commandDone(info.name, 'allowed');
+    return true;
+  }
   const pool = pinPoolFor(session, cluster, info, args, true);
   if (!pool) return false;
-  if (session.pinned) return true;
-  if (!session.pin(info.name, pool)) return false;
-  const multi = session.forward('multi', MULTI_REQUEST);
-  if (multi) multi.silent = true;
-  return multi !== null;
+  if (!session.pinned && !startTransaction(session, info.name, pool)) return false;
+  session.forward(info.name, request);
+  return true;
+}
+
+/**
+ * Pins a connection of `pool`'s node for a transaction that respguard opened for the client
+ * (which already got MULTI's +OK), and sends MULTI and the deferred keyless commands there with
+ * their replies hidden. Returns false when the client got an error instead.
+ */
+export function startTransaction(session: Session, commandName: string, pool: UpstreamPool): boolean {
+  if (!session.pin(commandName, pool)) return false;
+  const transaction = session.state.transaction!;
+  const requests = [{ name: 'multi', request: MULTI_REQUEST }, ...transaction.deferred];
+  transaction.deferred.length = 0;
+  for (const { name, request } of requests) {
+    const slot = session.forward(name, request);
+    if (!slot) {
+      // The transaction is incomplete upstream, so EXEC must not run it.
+      transaction.dirty = true;
+      return false;
+    }
+    slot.silent = true;
+  }
+  return true;
 }
 
 /** The target connection and request bytes of a redirected request. */
