@@ -65,6 +65,13 @@ export interface RedisSentinelSetup {
    * some 10 s later.
    */
   settle(): Promise<void>;
+  /**
+   * Starts one more sentinel that monitors the current primary without the data nodes'
+   * password. It can neither read the data nodes nor exchange hello messages with the other
+   * sentinels, so it keeps naming that primary after a failover, as a sentinel cut off by a
+   * network partition does. `primaryPort` and `settle` do not ask it.
+   */
+  startCutOffSentinel(): Promise<SentinelProcess>;
   stop(): Promise<void>;
 }
 
@@ -74,8 +81,9 @@ export async function startRedisSentinel(options: SentinelSetupOptions = {}): Pr
   const dir = mkdtempSync(path.join(tmpdir(), 'respguard-sentinel-'));
   const nodes: RedisServer[] = [];
   const sentinels: SentinelProcess[] = [];
+  const cutOffSentinels: SentinelProcess[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all([...sentinels, ...nodes].map((process) => process.stop()));
+    await Promise.all([...sentinels, ...cutOffSentinels, ...nodes].map((process) => process.stop()));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -120,6 +128,13 @@ export async function startRedisSentinel(options: SentinelSetupOptions = {}): Pr
           if (Array.isArray(role) && role[0] === 'master') await query(replica.port, password, ['REPLICAOF', '127.0.0.1', String(primary)]);
         }
         await Promise.all(replicas.map((replica) => waitForReplicaLink(replica.port, password, primary)));
+      },
+      async startCutOffSentinel() {
+        const primary = await setup.primaryPort();
+        const index = sentinels.length + cutOffSentinels.length;
+        const sentinel = await startSentinel(dir, index, { masterName, primary, password: null, sentinelPassword, tls: options.tls });
+        cutOffSentinels.push(sentinel);
+        return sentinel;
       },
       stop,
     };
@@ -166,7 +181,8 @@ async function waitForReplicaLink(port: number, password: string, primary?: numb
 interface SentinelSettings {
   readonly masterName: string;
   readonly primary: number;
-  readonly password: string;
+  /** The data nodes' password (`sentinel auth-pass`); null leaves it out. */
+  readonly password: string | null;
   readonly sentinelPassword: string;
   readonly tls: SentinelTlsFiles | undefined;
 }
@@ -188,7 +204,7 @@ async function startSentinel(dir: string, index: number, settings: SentinelSetti
       `requirepass ${settings.sentinelPassword}`,
       `sentinel sentinel-pass ${settings.sentinelPassword}`,
       `sentinel monitor ${settings.masterName} 127.0.0.1 ${settings.primary} 2`,
-      `sentinel auth-pass ${settings.masterName} ${settings.password}`,
+      ...(settings.password === null ? [] : [`sentinel auth-pass ${settings.masterName} ${settings.password}`]),
       `sentinel down-after-milliseconds ${settings.masterName} ${DOWN_AFTER_MS}`,
       `sentinel failover-timeout ${settings.masterName} ${FAILOVER_TIMEOUT_MS}`,
       ...tlsLines,
