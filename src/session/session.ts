@@ -257,9 +257,19 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.decoder.feed(chunk);
       while (!this.closing && (command = this.decoder.next()) !== null) this.execute(command);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.onProtocolError(error);
+      if (error instanceof ProtocolError) this.onProtocolError(error);
+      else this.onInternalError(error);
     }
+  }
+
+  /**
+   * Closes this session after a bug in respguard threw while it ran a command, so that one
+   * client's request cannot stop the process and every other client with it.
+   */
+  private onInternalError(error: unknown): void {
+    this.logger.error({ event: 'internal_error', err: error, session: this.id, user: this.user?.name }, 'internal error while running a command; closing the session');
+    this.reply(texts.INTERNAL_ERROR);
+    this.closeAfterReplies();
   }
 
   private onProtocolError(error: ProtocolError): void {

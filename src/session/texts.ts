@@ -15,6 +15,7 @@ export const AUTH_DEFAULT_NOPASS = encodeError(
   'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
 );
 export const SYNTAX_ERROR = encodeError('ERR syntax error');
+export const INTERNAL_ERROR = encodeError('ERR respguard internal error; the connection is closed (see the respguard log)');
 export const BAD_CLIENT_NAME = encodeError('ERR Client names cannot contain spaces, newlines or special characters.');
 export const NOT_INTEGER = encodeError('ERR value is not an integer or out of range');
 export const DB_OUT_OF_RANGE = encodeError('ERR DB index is out of range');

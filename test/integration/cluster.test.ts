@@ -168,6 +168,18 @@ describe('cluster mode', () => {
     app.close();
   });
 
+  it('rejects MSET with a missing value across slots', async () => {
+    const app = await client();
+    await app.call(['DEL', 'cache:b']);
+    expect(await app.call(['MSET', 'cache:a', '1', 'cache:b'])).toBe("-ERR wrong number of arguments for 'mset' command\r\n");
+    expect(await app.call(['MSET', 'cache:a', '1', 'cache:b', '2', 'cache:c'])).toBe("-ERR wrong number of arguments for 'mset' command\r\n");
+    expect(await app.call(['EXISTS', 'cache:b'])).toBe(':0\r\n');
+    app.close();
+    const other = await client();
+    expect(await other.call(['PING'])).toBe('+PONG\r\n');
+    other.close();
+  });
+
   it('forwards hash-tagged keys as one request', async () => {
     const app = await client();
     expect(await app.call(['MSET', '{t}1', 'x', '{t}2', 'y'])).toBe('+OK\r\n');

@@ -31,6 +31,7 @@ import { fanOut, splitBySlot, SPLITTABLE, type MergeKind } from './split.js';
 
 /** Redis Cluster's reply to keys of several slots in one command, as redis-server 7.0.15 words it. */
 export const CROSSSLOT_REPLY = encodeError("CROSSSLOT Keys in request don't hash to the same slot");
+const MSET_ARITY_REPLY = encodeError("ERR wrong number of arguments for 'mset' command");
 
 /** Reply to a command that runs on every primary (DBSIZE, KEYS, SCAN), inside MULTI, which runs on one node. */
 function fanOutInMulti(name: string): Buffer {
@@ -116,6 +117,11 @@ export function forwardInCluster(session: Session, cluster: ClusterPool, info: C
   }
 
   if (SPLITTABLE.has(info.name)) {
+    // MSET takes key and value pairs; Redis checks the count itself, after the arity check.
+    if (info.name === 'mset' && args.length % 2 === 0) {
+      session.reject(MSET_ARITY_REPLY, info.name, 'rejected');
+      return null;
+    }
     noteWrite(session, info, keySlot(args[keys[0]!.index]!));
     return splitBySlot(session, cluster, info.name, args, keys);
   }
