@@ -28,8 +28,8 @@ export const DEFAULT_BLOCKED_COMMANDS: readonly string[] = Object.freeze([
   'BGREWRITEAOF', // rewrites the append-only file on the server's disk
   'MIGRATE', // copies or moves keys to another host
   // respguard replies to ACL GETUSER, LIST, USERS, LOG, CAT, DRYRUN and WHOAMI from its own
-  // policy (acl-command.ts), so they are not listed. It rejects the four below itself as well.
-  // They stay listed so that no change of the session's handlers can ever send them upstream.
+  // policy (acl-command.ts), so they are not listed. Its ACL handler rejects the four below as
+  // well, and listing them keeps them from the upstream whatever that handler does.
   'ACL|SETUSER', // creates or changes the server's own users
   'ACL|DELUSER', // deletes server users
   'ACL|LOAD', // reloads server users from the ACL file

@@ -71,7 +71,8 @@ export async function dryrunCommand(args: string[], io: CliIo): Promise<number> 
       return verdict(io, `denied${mode}: ${explainDenial(user, command, commandArgs, decision)}`, nopermText(decision, user.name));
     }
   }
-  if (loaded.policy.blocklist.blocks(command)) {
+  // As in the session, AUTH, HELLO, QUIT and RESET (flagged no_auth) pass the blocklist.
+  if (!command.flags.has('no_auth') && loaded.policy.blocklist.blocks(command)) {
     const entry = command.parent !== undefined && !loaded.config.blockCommands.includes(command.name.toUpperCase()) ? command.parent : command;
     const reason = `blocked: '${command.name}' is blocked for every user by the ${entry.name.toUpperCase()} entry of blockCommands`;
     return verdict(io, reason, blockedText(command));

@@ -332,13 +332,15 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(texts.notAllowedWhileSubscribed(info.name), info.name, 'rejected');
       return;
     }
-    if ((traits & TRAIT_LOCAL) !== 0 && this.runLocal(info, args)) {
-      this.commandDone(info.name, 'allowed');
-      return;
-    }
-    if (this.policy.blocklist.blocks(info)) {
+    // The blocklist applies to the commands respguard answers itself too (ACL LIST, CLIENT
+    // SETNAME), except AUTH, HELLO, QUIT and RESET, which Redis runs without any ACL check.
+    if ((traits & TRAIT_NO_AUTH) === 0 && this.policy.blocklist.blocks(info)) {
       this.observer.commandBlocked(this.source, user.name, info.name);
       this.reject(encodeError(blockedText(info)), info.name, 'blocked');
+      return;
+    }
+    if ((traits & TRAIT_LOCAL) !== 0 && this.runLocal(info, args)) {
+      this.commandDone(info.name, 'allowed');
       return;
     }
     if ((traits & TRAIT_NEVER_FORWARDED) !== 0) {
