@@ -139,7 +139,9 @@ function helloReply(session: Session): Buffer {
       // Clients see one ordinary Redis in every upstream mode, so a cluster-aware client library
       // never switches to cluster routing because of respguard's HELLO reply.
       field('mode', encodeBulk('standalone', protocol)),
-      field('role', encodeBulk(facts?.role ?? 'master', protocol)),
+      // In cluster and sentinel mode the node whose facts these are may have become a replica,
+      // while respguard still sends writes to the primaries.
+      field('role', encodeBulk(session.context.cluster || session.context.sentinel ? 'master' : (facts?.role ?? 'master'), protocol)),
       field('modules', encodeArray([])),
     ],
     protocol,

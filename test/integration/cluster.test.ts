@@ -200,6 +200,7 @@ describe('cluster mode', () => {
     const reply = await app.call(['HELLO', '3']);
     expect(reply.includes('$4\r\nmode\r\n$10\r\nstandalone\r\n')).toBe(true);
     expect(reply.includes('cluster')).toBe(false);
+    expect(reply.includes('$4\r\nrole\r\n$6\r\nmaster\r\n')).toBe(true);
     app.close();
   });
 
