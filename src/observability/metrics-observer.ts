@@ -27,6 +27,12 @@ export interface WatchedCluster {
   readonly failovers: number;
 }
 
+/** What the metrics read from a sentinel-mode upstream. */
+export interface WatchedTopology {
+  topologyStats(): TopologyStats;
+  nodeConnections(): ReadonlyMap<string, number>;
+}
+
 /** Cause of a config reload, for its audit line. */
 export type ReloadTrigger = 'SIGHUP' | 'file change';
 
@@ -38,7 +44,7 @@ export interface MetricsObserver extends ProxyObserver {
   /** Reads the per-node figures of a cluster upstream into their metrics each time the registry is read. */
   watchCluster(cluster: WatchedCluster): void;
   /** Reads the failovers and topology checks of `source` into their metrics each time the registry is read. */
-  watchTopology(source: { topologyStats(): TopologyStats }, mode: 'sentinel'): void;
+  watchTopology(source: WatchedTopology, mode: 'sentinel'): void;
   /** Counts a reload by result and writes its audit line; `error` is the reason of a failure. */
   configReloaded(result: 'ok' | 'failed', details: { file: string; trigger: ReloadTrigger; error?: string }): void;
   /** Applies the `audit` section of a newly loaded config to the per-command audit stream. */
@@ -208,14 +214,20 @@ class RecordingObserver implements MetricsObserver {
     });
   }
 
-  watchCluster(cluster: WatchedCluster): void {
+  /** Reads the connections per node of `source` into their gauge each time the registry is read. */
+  private watchNodeConnections(source: { nodeConnections(): ReadonlyMap<string, number> }): void {
     const metrics = this.metrics;
     metrics.onCollect('respguard_upstream_node_connections', () => {
       const gauge = metrics.gauge('respguard_upstream_node_connections');
       // Reset, so that a node whose pool closed leaves the output.
       gauge.reset();
-      for (const [node, count] of cluster.nodeConnections()) gauge.set({ node }, count);
+      for (const [node, count] of source.nodeConnections()) gauge.set({ node }, count);
     });
+  }
+
+  watchCluster(cluster: WatchedCluster): void {
+    const metrics = this.metrics;
+    this.watchNodeConnections(cluster);
     metrics.onCollect('respguard_upstream_redirects_total', () => {
       const counter = metrics.counter('respguard_upstream_redirects_total');
       counter.reset();
@@ -235,8 +247,9 @@ class RecordingObserver implements MetricsObserver {
     });
   }
 
-  watchTopology(source: { topologyStats(): TopologyStats }, mode: 'sentinel'): void {
+  watchTopology(source: WatchedTopology, mode: 'sentinel'): void {
     const metrics = this.metrics;
+    this.watchNodeConnections(source);
     metrics.onCollect('respguard_upstream_failovers_total', () => {
       const counter = metrics.counter('respguard_upstream_failovers_total');
       counter.reset();

@@ -74,7 +74,7 @@ export const METRICS = [
   {
     name: 'respguard_upstream_node_connections',
     type: 'gauge',
-    help: 'Cluster mode: upstream connections open or opening per node address, shared and pinned, including those of nodes that left the slot map and still finish requests.',
+    help: 'Cluster and sentinel mode: upstream connections open or opening per node address, shared and pinned (cluster mode: including nodes that left the slot map and still finish requests; sentinel mode: the primary and the replicas).',
     labels: ['node'],
   },
   {

@@ -87,6 +87,7 @@ describe('sentinel mode', () => {
     expect(await app.call(['GET', 'routing:k'])).toBe('$10\r\non-primary\r\n');
     expect(logs.lines.some((line) => line.msg === 'found the primary through the sentinels')).toBe(true);
     expect(await counterValue('respguard_upstream_topology_refreshes_total{result="ok"}')).toBeGreaterThan(0);
+    expect(await counterValue(`respguard_upstream_node_connections{node="127.0.0.1:${await setup.primaryPort()}"}`)).toBe(4);
     app.close();
   });
 

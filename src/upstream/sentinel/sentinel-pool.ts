@@ -174,6 +174,17 @@ export class SentinelPool {
     return this.primaryPool.pinned;
   }
 
+  /** Connections open or opening per node address, shared and pinned: the primary's and each replica's. */
+  nodeConnections(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const pool of [this.primaryPool, ...Array.from(this.replicas.values(), (replica) => replica.pool)]) {
+      const pinned = pool.pinned.stats();
+      const open = pool.stats().connections + pinned.active + pinned.idle;
+      if (pool.address !== 'none') counts.set(pool.address, (counts.get(pool.address) ?? 0) + open);
+    }
+    return counts;
+  }
+
   topologyStats(): TopologyStats {
     return { failovers: this.failovers, refreshes: { ...this.refreshes } };
   }

@@ -140,18 +140,24 @@ describe('metrics observer', () => {
   it('reads failovers and topology checks at scrape time', async () => {
     const { observer, text } = setup();
     let stats = { failovers: 0, refreshes: { ok: 3, failed: 1 } };
-    observer.watchTopology({ topologyStats: () => stats }, 'sentinel');
+    let nodes = new Map([['127.0.0.1:7001', 4], ['127.0.0.1:7002', 2]]);
+    observer.watchTopology({ topologyStats: () => stats, nodeConnections: () => nodes }, 'sentinel');
     expect(samples(await text())).toEqual(
       expect.arrayContaining([
+        'respguard_upstream_node_connections{node="127.0.0.1:7001"} 4',
+        'respguard_upstream_node_connections{node="127.0.0.1:7002"} 2',
         'respguard_upstream_failovers_total{mode="sentinel"} 0',
         'respguard_upstream_topology_refreshes_total{result="ok"} 3',
         'respguard_upstream_topology_refreshes_total{result="failed"} 1',
       ]),
     );
     stats = { failovers: 1, refreshes: { ok: 9, failed: 1 } };
-    expect(samples(await text())).toEqual(
+    nodes = new Map([['127.0.0.1:7002', 4]]);
+    const after = samples(await text());
+    expect(after).toEqual(
       expect.arrayContaining(['respguard_upstream_failovers_total{mode="sentinel"} 1', 'respguard_upstream_topology_refreshes_total{result="ok"} 9']),
     );
+    expect(after.filter((sample) => sample.startsWith('respguard_upstream_node_connections'))).toEqual(['respguard_upstream_node_connections{node="127.0.0.1:7002"} 4']);
   });
 
   it('counts reloads and writes their lines', async () => {
