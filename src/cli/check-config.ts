@@ -7,7 +7,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
+import { DEFAULT_BLOCKED_COMMANDS, defaultsNotBlocked } from '../acl/blocklist.js';
 import { AclUser } from '../acl/user.js';
+import type { CommandTable } from '../commands/table.js';
 import { isLoopbackHost } from '../config/cidr.js';
 import type { Config } from '../config/types.js';
 import type { Policy } from '../policy.js';
@@ -38,7 +40,7 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
   io.stdout.write(`${file}: OK (${count(listeners, 'listener')}, ${count(users, 'user')})\n`);
   const rawPassword = await readRawUpstreamPassword(file);
   const warnings = [
-    ...securityWarnings(loaded.config, loaded.policy),
+    ...securityWarnings(loaded.config, loaded.policy, loaded.table),
     ...upstreamWarnings(loaded.config, rawPassword),
     ...limitWarnings(loaded.config),
     ...policyWarnings(loaded.config),
@@ -72,10 +74,11 @@ export function policyWarnings(config: Config): string[] {
 
 /**
  * Lists settings that are valid but weaker than they could be: users allowed every command on
- * every key, plaintext passwords in the file, `nopass` users, plaintext listeners and an empty
- * blocklist. Each is `FIELD: warning: ...` with the fix.
+ * every key, plaintext passwords in the file, `nopass` users, plaintext listeners, and a
+ * blocklist that is empty or leaves out entries of the default list. Each is
+ * `FIELD: warning: ...` with the fix.
  */
-export function securityWarnings(config: Config, policy: Policy): string[] {
+export function securityWarnings(config: Config, policy: Policy, table: CommandTable): string[] {
   const warnings: string[] = [];
   config.listeners.forEach((listener, i) => {
     if (listener.tls || isLoopbackHost(listener.host)) return;
@@ -86,6 +89,9 @@ export function securityWarnings(config: Config, policy: Policy): string[] {
   });
   if (config.blockCommands.length === 0) {
     warnings.push('blockCommands: warning: the blocklist is empty, so every user allowed FLUSHALL, CONFIG or SHUTDOWN by its rules can run them. Remove "blockCommands: []" to use the default list');
+  } else {
+    const missing = defaultsNotBlocked(policy.blocklist, table);
+    if (missing.length > 0) warnings.push(partialBlocklistWarning(missing));
   }
   for (const [name, userConfig] of Object.entries(config.users)) {
     const user = policy.users.get(name);
@@ -106,6 +112,18 @@ export function securityWarnings(config: Config, policy: Policy): string[] {
     }
   }
   return warnings;
+}
+
+/** Builds the warning for a `blockCommands` list that lets through `missing` entries of the default list. */
+function partialBlocklistWarning(missing: readonly string[]): string {
+  const examples = missing.slice(0, 4).join(', ');
+  const more = missing.length > 4 ? ', ...' : '';
+  return (
+    `blockCommands: warning: the list replaces the default blocklist and leaves out ${missing.length} of its ` +
+    `${DEFAULT_BLOCKED_COMMANDS.length} entries (${examples}${more}), so every user allowed them by its rules can run them. ` +
+    'Add them to the list (DEFAULT_BLOCKED_COMMANDS in src/acl/blocklist.ts lists every entry with its reason) ' +
+    'or remove blockCommands to use the default list'
+  );
 }
 
 /** True when `user` may run MONITOR, the blocklist lets it through, and no selector may read every key. */

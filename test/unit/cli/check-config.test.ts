@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BLOCKED_COMMANDS } from '../../../src/acl/blocklist.js';
 import { main } from '../../../src/cli/main.js';
 import { makeConfigDir, makeIo } from './helpers.js';
 
@@ -267,10 +268,36 @@ describe('check-config warnings on upstream, limits and MONITOR', () => {
     ['all keys', '~* +get +monitor', []],
     ['read all keys', '%R~* ~cache:* +get +monitor', []],
     ['no MONITOR', '~cache:* +@all -monitor', []],
-    ['MONITOR blocked', '~cache:* +get +monitor', ['MONITOR']],
+    ['MONITOR blocked', '~cache:* +get +monitor', [...DEFAULT_BLOCKED_COMMANDS, 'MONITOR']],
   ])('accepts MONITOR rules with %s', async (_case, rules, blocked) => {
-    const block = blocked.length > 0 ? `blockCommands: [${blocked.join(', ')}]\n` : '';
+    const block = blocked.length > 0 ? `blockCommands: ${JSON.stringify(blocked)}\n` : '';
     const yaml = `${HEAD}${block}users:\n  watcher: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ${rules}" }\n`;
     expect(await warnings('monitor-ok.yaml', yaml)).toEqual([]);
+  });
+
+  it('warns about a blocklist without the defaults', async () => {
+    expect(await warnings('partial-block.yaml', `${HEAD}blockCommands: [FLUSHALL]\n${READER}`)).toEqual([
+      'blockCommands: warning: the list replaces the default blocklist and leaves out 44 of its 45 entries ' +
+        '(FLUSHDB, SWAPDB, CONFIG, DEBUG, ...), so every user allowed them by its rules can run them. ' +
+        'Add them to the list (DEFAULT_BLOCKED_COMMANDS in src/acl/blocklist.ts lists every entry with its reason) ' +
+        'or remove blockCommands to use the default list',
+    ]);
+  });
+
+  it('names every omitted default up to four', async () => {
+    const kept = DEFAULT_BLOCKED_COMMANDS.filter((entry) => entry !== 'SHUTDOWN' && entry !== 'CLIENT|KILL');
+    const yaml = `${HEAD}blockCommands: ${JSON.stringify(kept)}\n${READER}`;
+    expect(await warnings('two-missing.yaml', yaml)).toEqual([
+      'blockCommands: warning: the list replaces the default blocklist and leaves out 2 of its 45 entries ' +
+        '(SHUTDOWN, CLIENT|KILL), so every user allowed them by its rules can run them. ' +
+        'Add them to the list (DEFAULT_BLOCKED_COMMANDS in src/acl/blocklist.ts lists every entry with its reason) ' +
+        'or remove blockCommands to use the default list',
+    ]);
+  });
+
+  it('accepts defaults covered by a parent', async () => {
+    const withoutSubcommands = DEFAULT_BLOCKED_COMMANDS.filter((entry) => !entry.startsWith('ACL|') && !entry.startsWith('CLIENT|'));
+    const yaml = `${HEAD}blockCommands: ${JSON.stringify([...withoutSubcommands, 'acl', 'Client', 'KEYS'])}\n${READER}`;
+    expect(await warnings('parents.yaml', yaml)).toEqual([]);
   });
 });
