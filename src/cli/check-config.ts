@@ -1,8 +1,8 @@
 /**
  * `respguard check-config FILE` (or `--config FILE`): validates a config the way start-up does, including the ACL
  * rules and the blocklist, without opening a socket. Settings that are valid but weaken security
- * (plaintext listeners and passwords, nopass, users allowed everything or MONITOR, an empty
- * blocklist, unverified upstream TLS, tiny limits, report-only users, users allowed to run
+ * (plaintext listeners and passwords, a metrics endpoint beyond loopback, nopass, users allowed
+ * everything or MONITOR, a blocklist without the default entries, unverified upstream TLS, tiny limits, report-only users, users allowed to run
  * scripts) are printed as warnings on standard error and do not change the exit status.
  */
 import { readFile } from 'node:fs/promises';
@@ -38,10 +38,10 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
   const listeners = loaded.config.listeners.length;
   const users = Object.keys(loaded.config.users).length;
   io.stdout.write(`${file}: OK (${count(listeners, 'listener')}, ${count(users, 'user')})\n`);
-  const rawPassword = await readRawUpstreamPassword(file);
+  const rawPasswords = await readRawPasswords(file);
   const warnings = [
     ...securityWarnings(loaded.config, loaded.policy, loaded.table),
-    ...upstreamWarnings(loaded.config, rawPassword),
+    ...upstreamWarnings(loaded.config, rawPasswords),
     ...limitWarnings(loaded.config),
     ...policyWarnings(loaded.config),
   ];
@@ -87,6 +87,12 @@ export function securityWarnings(config: Config, policy: Policy, table: CommandT
         'unencrypted. Add a tls section to it',
     );
   });
+  if (config.metrics && !isLoopbackHost(config.metrics.host)) {
+    warnings.push(
+      `metrics.host: warning: the metrics endpoint on ${config.metrics.host}:${config.metrics.port} has no authentication and no TLS, ` +
+        'and its labels show user names and the commands they run. Bind it to 127.0.0.1 or limit access to it with a firewall',
+    );
+  }
   if (config.blockCommands.length === 0) {
     warnings.push('blockCommands: warning: the blocklist is empty, so every user allowed FLUSHALL, CONFIG or SHUTDOWN by its rules can run them. Remove "blockCommands: []" to use the default list');
   } else {
@@ -134,12 +140,17 @@ function monitorsBeyondKeys(user: AclUser, policy: Policy): boolean {
   return user.check(monitor, [Buffer.from('MONITOR')]).allowed;
 }
 
+/** `upstream.password` and `upstream.sentinel.password` as the file has them, before `${VAR}` references are expanded. */
+interface RawPasswords {
+  readonly upstream: unknown;
+  readonly sentinel: unknown;
+}
+
 /**
- * Lists weak upstream settings: TLS without certificate verification, and a password written
- * into the file. `rawPassword` is `upstream.password` as the file has it, before `${VAR}`
- * references are expanded.
+ * Lists weak upstream settings: TLS without certificate verification, and the upstream or
+ * sentinel password written into the file.
  */
-export function upstreamWarnings(config: Config, rawPassword: unknown): string[] {
+export function upstreamWarnings(config: Config, rawPasswords: RawPasswords): string[] {
   const warnings: string[] = [];
   if (config.upstream.tls?.rejectUnauthorized === false) {
     warnings.push(
@@ -147,12 +158,22 @@ export function upstreamWarnings(config: Config, rawPassword: unknown): string[]
         'intercept the connection can pose as Redis and read the upstream password and all data. Give the server\'s CA in upstream.tls.ca and remove "rejectUnauthorized: false"',
     );
   }
-  if (typeof rawPassword === 'string' && rawPassword !== '' && !ENV_REFERENCE.test(rawPassword)) {
+  if (isLiteral(rawPasswords.upstream)) {
     warnings.push(
       'upstream.password: warning: the file contains the upstream password. Read it from the environment instead, as in "password: ${REDIS_PASSWORD}"',
     );
   }
+  if (isLiteral(rawPasswords.sentinel)) {
+    warnings.push(
+      'upstream.sentinel.password: warning: the file contains the sentinels\' password. Read it from the environment instead, as in "password: ${SENTINEL_PASSWORD}"',
+    );
+  }
   return warnings;
+}
+
+/** Tests whether a raw password is a non-empty string without a `${VAR}` reference. */
+function isLiteral(rawPassword: unknown): boolean {
+  return typeof rawPassword === 'string' && rawPassword !== '' && !ENV_REFERENCE.test(rawPassword);
 }
 
 /** A `${NAME}` or `${NAME:-default}` reference that is not escaped as `$${`. */
@@ -183,13 +204,18 @@ export function limitWarnings(config: Config): string[] {
 }
 
 /**
- * Reads `upstream.password` from the YAML file without expanding `${VAR}` references, or
- * undefined when the file has none. loadPolicy has already read and validated the file.
+ * Reads the upstream and sentinel passwords from the YAML file without expanding `${VAR}`
+ * references, each undefined when the file has none. loadPolicy has already read and validated
+ * the file.
  */
-async function readRawUpstreamPassword(file: string): Promise<unknown> {
+async function readRawPasswords(file: string): Promise<RawPasswords> {
   const tree: unknown = parse(await readFile(file, 'utf8'));
   const upstream = isMap(tree) ? tree['upstream'] : undefined;
-  return isMap(upstream) ? upstream['password'] : undefined;
+  const sentinel = isMap(upstream) ? upstream['sentinel'] : undefined;
+  return {
+    upstream: isMap(upstream) ? upstream['password'] : undefined,
+    sentinel: isMap(sentinel) ? sentinel['password'] : undefined,
+  };
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

@@ -232,6 +232,30 @@ describe('check-config warnings on upstream, limits and MONITOR', () => {
     expect(await warnings('env-password.yaml', `${HEAD}upstream:\n  password: ${password}\n${READER}`, env)).toEqual([]);
   });
 
+  it('warns about a literal sentinel password', async () => {
+    const yaml = `${HEAD}upstream:\n  mode: sentinel\n  password: \${REDIS_PASSWORD}\n  sentinel: { masterName: m, nodes: ["127.0.0.1:26379"], password: spass }\n${READER}`;
+    expect(await warnings('literal-sentinel-password.yaml', yaml, { REDIS_PASSWORD: 'from-env' })).toEqual([
+      'upstream.sentinel.password: warning: the file contains the sentinels\' password. Read it from the environment instead, as in "password: ${SENTINEL_PASSWORD}"',
+    ]);
+  });
+
+  it('accepts a sentinel password from the environment', async () => {
+    const yaml = `${HEAD}upstream:\n  mode: sentinel\n  sentinel: { masterName: m, nodes: ["127.0.0.1:26379"], password: "\${SENTINEL_PASSWORD}" }\n${READER}`;
+    expect(await warnings('env-sentinel-password.yaml', yaml, { SENTINEL_PASSWORD: 'from-env' })).toEqual([]);
+  });
+
+  it.each(['0.0.0.0', '10.1.2.3', '"::"'])('warns about metrics on %s', async (host) => {
+    const shown = host.replaceAll('"', '');
+    expect(await warnings('metrics-open.yaml', `${HEAD}metrics: { host: ${host}, port: 9121 }\n${READER}`)).toEqual([
+      `metrics.host: warning: the metrics endpoint on ${shown}:9121 has no authentication and no TLS, ` +
+        'and its labels show user names and the commands they run. Bind it to 127.0.0.1 or limit access to it with a firewall',
+    ]);
+  });
+
+  it.each(['127.0.0.1', 'localhost', '"::1"'])('accepts metrics on %s', async (host) => {
+    expect(await warnings('metrics-local.yaml', `${HEAD}metrics: { host: ${host}, port: 9121 }\n${READER}`)).toEqual([]);
+  });
+
   it('treats an escaped reference as literal', async () => {
     const lines = await warnings('escaped-password.yaml', `${HEAD}upstream:\n  password: "$\${NOT_A_VARIABLE}"\n${READER}`);
     expect(lines).toEqual([
