@@ -1,9 +1,11 @@
 /**
  * respguard in cluster mode in front of a Redis server with cluster support disabled: the
- * mistake is logged once as an error that names the fix, not as a warning on every read.
+ * mistake is logged once as an error that names the fix, not as a warning on every read, and
+ * `/readyz` gives it as the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { startMetricsServer, type MetricsServer } from '../../src/observability/http.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { captureLogs, type LogCapture } from '../helpers/proxy.js';
@@ -12,6 +14,7 @@ import { freePort, startRedis, type RedisServer } from '../helpers/redis-server.
 let redis: RedisServer;
 let server: RunningServer;
 let logs: LogCapture;
+let http: MetricsServer;
 
 beforeAll(async () => {
   redis = await startRedis({ password: 'not-cluster-pass' });
@@ -22,10 +25,14 @@ beforeAll(async () => {
     'users:\n  app: { acl: "on >app-pass ~* +@all" }\n';
   const captured = captureLogs();
   logs = captured.capture;
-  server = await startServer(parseConfig(yaml, 'not-cluster.yaml', {}), { logger: createLogger('debug', captured.stream) });
+  const logger = createLogger('debug', captured.stream);
+  server = await startServer(parseConfig(yaml, 'not-cluster.yaml', {}), { logger });
+  const source = { contentType: 'text/plain', metrics: async () => '', readiness: async () => server.readiness() };
+  http = await startMetricsServer({ host: '127.0.0.1', port: 0 }, source, logger);
 }, 20_000);
 
 afterAll(async () => {
+  await http?.close();
   await server?.close(1000);
   await redis?.stop();
 });
@@ -54,5 +61,30 @@ describe('cluster mode against a standalone Redis', () => {
       },
     ]);
     expect(server.isReady()).toBe(false);
+  });
+
+  it('gives the reason in /readyz', async () => {
+    const response = await fetch(`http://127.0.0.1:${http.address.port}/readyz`);
+    expect(response.status).toBe(503);
+    expect(await response.text()).toBe(
+      `not ready: the upstream 127.0.0.1:${redis.port} is not a Redis Cluster node (ERR This instance has cluster support disabled)\n`,
+    );
+  });
+});
+
+describe('cluster mode without a reachable seed', () => {
+  it('gives the unknown slot map as the reason', async () => {
+    const port = await freePort();
+    const down = await freePort();
+    const yaml =
+      `listeners:\n  - { host: 127.0.0.1, port: ${port} }\n` +
+      `upstream:\n  mode: cluster\n  nodes: ["127.0.0.1:${down}"]\n  pool: { size: 1 }\n` +
+      'users:\n  app: { acl: "on >app-pass ~* +@all" }\n';
+    const unreachable = await startServer(parseConfig(yaml, 'down.yaml', {}), { logger: createLogger('debug', captureLogs().stream) });
+    try {
+      expect(unreachable.readiness()).toEqual({ ready: false, reason: 'the cluster slot map is not known yet' });
+    } finally {
+      await unreachable.close(1000);
+    }
   });
 });

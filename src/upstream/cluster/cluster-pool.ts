@@ -89,7 +89,7 @@ export class ClusterPool extends EventEmitter {
    * The error of the last topology read when the node replied that it has cluster support
    * disabled, so that it is logged once per change and not on every read. Null otherwise.
    */
-  private notClusterError: string | null = null;
+  private notCluster: { readonly node: string; readonly error: string } | null = null;
 
   constructor(
     private readonly config: UpstreamConfig,
@@ -257,8 +257,8 @@ export class ClusterPool extends EventEmitter {
   private reportNotCluster(node: string, error: string): void {
     this.refreshes.failed += 1;
     this.refreshFailuresInRow += 1;
-    if (this.notClusterError !== null) return;
-    this.notClusterError = error;
+    if (this.notCluster !== null) return;
+    this.notCluster = { node, error };
     this.logger.error(
       { event: 'cluster_topology', node, error },
       `the upstream ${node} is not a Redis Cluster node (CLUSTER NODES failed: ${error}), so respguard has no slot map and is not ready. ` +
@@ -286,8 +286,8 @@ export class ClusterPool extends EventEmitter {
     }
     this.refreshes.ok += 1;
     this.refreshFailuresInRow = 0;
-    if (this.notClusterError !== null) {
-      this.notClusterError = null;
+    if (this.notCluster !== null) {
+      this.notCluster = null;
       this.logger.info({ event: 'cluster_topology', node: from }, 'the upstream now replies to CLUSTER NODES as a Redis Cluster node');
     }
     const first = !this.map.known;
@@ -349,6 +349,22 @@ export class ClusterPool extends EventEmitter {
   /** True when the map is known and every primary's pool has ready connections of both protocols. */
   get isReady(): boolean {
     return this.map.known && this.primaryPools().every((pool) => pool.isReady);
+  }
+
+  /**
+   * Returns what keeps the cluster from being ready (isReady false), or null when it is ready:
+   * a seed without cluster support, a slot map not read yet, or the primaries without a ready
+   * connection of each protocol.
+   */
+  notReadyReason(): string | null {
+    if (!this.map.known) {
+      if (this.notCluster !== null) return `the upstream ${this.notCluster.node} is not a Redis Cluster node (${this.notCluster.error})`;
+      return 'the cluster slot map is not known yet';
+    }
+    const missing = this.map.primaries.filter((address) => !this.poolFor(address).isReady);
+    if (missing.length === 0) return null;
+    const verb = missing.length === 1 ? 'has' : 'have';
+    return `${missing.length} of ${this.map.primaries.length} cluster primaries ${verb} no ready connection: ${missing.join(', ')}`;
   }
 
   /** Open connections per node address, shared and pinned: every node of the map, and nodes that left it while they have any. */
