@@ -8,6 +8,7 @@ import { CommandTable } from './commands/table.js';
 import { recordsFromCommandReply } from './commands/from-command-reply.js';
 import type { Config } from './config/types.js';
 import { startListener, type Listener } from './listener/listener.js';
+import type { Readiness } from './observability/http.js';
 import type { Logger } from './observability/logger.js';
 import { createLoggingObserver, type ProxyObserver } from './observability/observer.js';
 import { RespguardError } from './errors.js';
@@ -33,6 +34,8 @@ export interface RunningServer {
   reloadTls(): Promise<void>;
   /** True when the upstream can serve requests: in cluster mode, when every primary of the slot map has ready connections. */
   isReady(): boolean;
+  /** The same state as isReady, with the reason for `/readyz` when not ready. */
+  readiness(): Readiness;
   /** Listener addresses in the order of the config, with the ports actually bound. */
   readonly addresses: readonly { host: string; port: number }[];
   readonly context: ProxyContext;
@@ -107,6 +110,13 @@ export async function startServer(config: Config, options: { logger: Logger; obs
     addresses,
     context,
     isReady: () => cluster?.isReady ?? pool.isReady,
+    readiness(): Readiness {
+      if (cluster) {
+        const reason = cluster.notReadyReason();
+        return reason === null ? { ready: true } : { ready: false, reason };
+      }
+      return pool.isReady ? { ready: true } : { ready: false, reason: 'no upstream connection is ready' };
+    },
     async reloadTls() {
       const results = await Promise.allSettled(listeners.map((listener) => listener.reloadTls()));
       const failures = results

@@ -92,6 +92,18 @@ export class Blocklist {
   }
 }
 
+/**
+ * Lists the entries of DEFAULT_BLOCKED_COMMANDS, as written there, that `blocklist` lets
+ * through. An entry counts as kept when the list names it or its parent command.
+ */
+export function defaultsNotBlocked(blocklist: Blocklist, table: CommandTable): string[] {
+  const index = tableIndex(table);
+  return DEFAULT_BLOCKED_COMMANDS.filter((entry) => {
+    const command = index.lookupByName(lowerAscii(entry));
+    return command !== undefined && !blocklist.blocks(command);
+  });
+}
+
 /** Error line payload for a blocked command: "ERR command 'flushall' is blocked by respguard". */
 export function blockedText(command: CommandInfo): string {
   return `ERR command '${command.name}' is blocked by respguard`;

@@ -1,13 +1,15 @@
 /**
  * `respguard check-config FILE` (or `--config FILE`): validates a config the way start-up does, including the ACL
  * rules and the blocklist, without opening a socket. Settings that are valid but weaken security
- * (plaintext listeners and passwords, nopass, users allowed everything or MONITOR, an empty
- * blocklist, unverified upstream TLS, tiny limits, report-only users, users allowed to run
+ * (plaintext listeners and passwords, a metrics endpoint beyond loopback, nopass, users allowed
+ * everything or MONITOR, a blocklist without the default entries, unverified upstream TLS, tiny limits, report-only users, users allowed to run
  * scripts) are printed as warnings on standard error and do not change the exit status.
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
+import { DEFAULT_BLOCKED_COMMANDS, defaultsNotBlocked } from '../acl/blocklist.js';
 import { AclUser } from '../acl/user.js';
+import type { CommandTable } from '../commands/table.js';
 import { isLoopbackHost } from '../config/cidr.js';
 import type { Config } from '../config/types.js';
 import type { Policy } from '../policy.js';
@@ -36,10 +38,10 @@ export async function checkConfigCommand(args: string[], io: CliIo): Promise<num
   const listeners = loaded.config.listeners.length;
   const users = Object.keys(loaded.config.users).length;
   io.stdout.write(`${file}: OK (${count(listeners, 'listener')}, ${count(users, 'user')})\n`);
-  const rawPassword = await readRawUpstreamPassword(file);
+  const rawPasswords = await readRawPasswords(file);
   const warnings = [
-    ...securityWarnings(loaded.config, loaded.policy),
-    ...upstreamWarnings(loaded.config, rawPassword),
+    ...securityWarnings(loaded.config, loaded.policy, loaded.table),
+    ...upstreamWarnings(loaded.config, rawPasswords),
     ...limitWarnings(loaded.config),
     ...policyWarnings(loaded.config),
   ];
@@ -72,10 +74,11 @@ export function policyWarnings(config: Config): string[] {
 
 /**
  * Lists settings that are valid but weaker than they could be: users allowed every command on
- * every key, plaintext passwords in the file, `nopass` users, plaintext listeners and an empty
- * blocklist. Each is `FIELD: warning: ...` with the fix.
+ * every key, plaintext passwords in the file, `nopass` users, plaintext listeners, and a
+ * blocklist that is empty or leaves out entries of the default list. Each is
+ * `FIELD: warning: ...` with the fix.
  */
-export function securityWarnings(config: Config, policy: Policy): string[] {
+export function securityWarnings(config: Config, policy: Policy, table: CommandTable): string[] {
   const warnings: string[] = [];
   config.listeners.forEach((listener, i) => {
     if (listener.tls || isLoopbackHost(listener.host)) return;
@@ -84,8 +87,17 @@ export function securityWarnings(config: Config, policy: Policy): string[] {
         'unencrypted. Add a tls section to it',
     );
   });
+  if (config.metrics && !isLoopbackHost(config.metrics.host)) {
+    warnings.push(
+      `metrics.host: warning: the metrics endpoint on ${config.metrics.host}:${config.metrics.port} has no authentication and no TLS, ` +
+        'and its labels show user names and the commands they run. Bind it to 127.0.0.1 or limit access to it with a firewall',
+    );
+  }
   if (config.blockCommands.length === 0) {
     warnings.push('blockCommands: warning: the blocklist is empty, so every user allowed FLUSHALL, CONFIG or SHUTDOWN by its rules can run them. Remove "blockCommands: []" to use the default list');
+  } else {
+    const missing = defaultsNotBlocked(policy.blocklist, table);
+    if (missing.length > 0) warnings.push(partialBlocklistWarning(missing));
   }
   for (const [name, userConfig] of Object.entries(config.users)) {
     const user = policy.users.get(name);
@@ -108,6 +120,18 @@ export function securityWarnings(config: Config, policy: Policy): string[] {
   return warnings;
 }
 
+/** Builds the warning for a `blockCommands` list that lets through `missing` entries of the default list. */
+function partialBlocklistWarning(missing: readonly string[]): string {
+  const examples = missing.slice(0, 4).join(', ');
+  const more = missing.length > 4 ? ', ...' : '';
+  return (
+    `blockCommands: warning: the list replaces the default blocklist and leaves out ${missing.length} of its ` +
+    `${DEFAULT_BLOCKED_COMMANDS.length} entries (${examples}${more}), so every user allowed them by its rules can run them. ` +
+    'Add them to the list (DEFAULT_BLOCKED_COMMANDS in src/acl/blocklist.ts lists every entry with its reason) ' +
+    'or remove blockCommands to use the default list'
+  );
+}
+
 /** True when `user` may run MONITOR, the blocklist lets it through, and no selector may read every key. */
 function monitorsBeyondKeys(user: AclUser, policy: Policy): boolean {
   const monitor = user.index.table.get('monitor');
@@ -116,12 +140,17 @@ function monitorsBeyondKeys(user: AclUser, policy: Policy): boolean {
   return user.check(monitor, [Buffer.from('MONITOR')]).allowed;
 }
 
+/** `upstream.password` and `upstream.sentinel.password` as the file has them, before `${VAR}` references are expanded. */
+interface RawPasswords {
+  readonly upstream: unknown;
+  readonly sentinel: unknown;
+}
+
 /**
- * Lists weak upstream settings: TLS without certificate verification, and a password written
- * into the file. `rawPassword` is `upstream.password` as the file has it, before `${VAR}`
- * references are expanded.
+ * Lists weak upstream settings: TLS without certificate verification, and the upstream or
+ * sentinel password written into the file.
  */
-export function upstreamWarnings(config: Config, rawPassword: unknown): string[] {
+export function upstreamWarnings(config: Config, rawPasswords: RawPasswords): string[] {
   const warnings: string[] = [];
   if (config.upstream.tls?.rejectUnauthorized === false) {
     warnings.push(
@@ -129,12 +158,22 @@ export function upstreamWarnings(config: Config, rawPassword: unknown): string[]
         'intercept the connection can pose as Redis and read the upstream password and all data. Give the server\'s CA in upstream.tls.ca and remove "rejectUnauthorized: false"',
     );
   }
-  if (typeof rawPassword === 'string' && rawPassword !== '' && !ENV_REFERENCE.test(rawPassword)) {
+  if (isLiteral(rawPasswords.upstream)) {
     warnings.push(
       'upstream.password: warning: the file contains the upstream password. Read it from the environment instead, as in "password: ${REDIS_PASSWORD}"',
     );
   }
+  if (isLiteral(rawPasswords.sentinel)) {
+    warnings.push(
+      'upstream.sentinel.password: warning: the file contains the sentinels\' password. Read it from the environment instead, as in "password: ${SENTINEL_PASSWORD}"',
+    );
+  }
   return warnings;
+}
+
+/** Tests whether a raw password is a non-empty string without a `${VAR}` reference. */
+function isLiteral(rawPassword: unknown): boolean {
+  return typeof rawPassword === 'string' && rawPassword !== '' && !ENV_REFERENCE.test(rawPassword);
 }
 
 /** A `${NAME}` or `${NAME:-default}` reference that is not escaped as `$${`. */
@@ -165,13 +204,18 @@ export function limitWarnings(config: Config): string[] {
 }
 
 /**
- * Reads `upstream.password` from the YAML file without expanding `${VAR}` references, or
- * undefined when the file has none. loadPolicy has already read and validated the file.
+ * Reads the upstream and sentinel passwords from the YAML file without expanding `${VAR}`
+ * references, each undefined when the file has none. loadPolicy has already read and validated
+ * the file.
  */
-async function readRawUpstreamPassword(file: string): Promise<unknown> {
+async function readRawPasswords(file: string): Promise<RawPasswords> {
   const tree: unknown = parse(await readFile(file, 'utf8'));
   const upstream = isMap(tree) ? tree['upstream'] : undefined;
-  return isMap(upstream) ? upstream['password'] : undefined;
+  const sentinel = isMap(upstream) ? upstream['sentinel'] : undefined;
+  return {
+    upstream: isMap(upstream) ? upstream['password'] : undefined,
+    sentinel: isMap(sentinel) ? sentinel['password'] : undefined,
+  };
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

@@ -103,7 +103,7 @@ async function runProxy(config: Config, file: string, logger: Logger, io: CliIo,
 
   const stopped = runUntilStopped(io, logger, role);
   // Only now, with the signal handlers installed: the primary sends SIGHUP to started workers only.
-  const link = joinPrimary(observer.metrics, () => server.isReady());
+  const link = joinPrimary(observer.metrics, () => server.readiness());
   link.started();
   const code = await stopped;
   link.leave();
@@ -116,7 +116,7 @@ function processHealth(observer: MetricsObserver, server: RunningServer): Health
   return {
     contentType: registry.contentType,
     metrics: () => registry.metrics(),
-    ready: async () => server.isReady(),
+    readiness: async () => server.readiness(),
   };
 }
 

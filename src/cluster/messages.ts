@@ -28,6 +28,8 @@ export interface ReplyMessage {
   readonly id: number;
   readonly metrics?: MetricsSnapshot;
   readonly ready?: boolean;
+  /** The reason the worker is not ready, when `ready` is false. */
+  readonly reason?: string;
   /** Set instead of the value when the worker could not produce it. */
   readonly error?: string;
 }

@@ -14,7 +14,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { CliIo } from '../cli/io.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { startMetricsServer, type HealthSource, type MetricsServer } from '../observability/http.js';
+import { startMetricsServer, type HealthSource, type MetricsServer, type Readiness } from '../observability/http.js';
 import type { Logger } from '../observability/logger.js';
 import { RespguardMetrics } from '../observability/metrics.js';
 import { runUntilStopped, type ProcessRole } from './lifecycle.js';
@@ -96,10 +96,14 @@ function clusterHealth(supervisor: WorkerSupervisor, metrics: RespguardMetrics):
       snapshots.push(await metrics.registry.getMetricsAsJSON());
       return AggregatorRegistry.aggregate(snapshots).metrics();
     },
-    async ready() {
+    async readiness(): Promise<Readiness> {
       const expected = supervisor.startedCount;
+      if (expected === 0) return { ready: false, reason: 'no worker has started' };
       const replies = await supervisor.query('ready');
-      return expected > 0 && replies.length === expected && replies.every((reply) => reply.ready === true);
+      const notReady = replies.find((reply) => reply.ready !== true);
+      if (notReady) return { ready: false, reason: notReady.reason ?? notReady.error ?? 'no upstream connection is ready' };
+      if (replies.length < expected) return { ready: false, reason: `${expected - replies.length} of ${expected} workers did not reply` };
+      return { ready: true };
     },
   };
 }

@@ -4,6 +4,7 @@
  * metrics and readiness over IPC. It serves no metrics listener of its own, and it leaves the
  * IPC channel when it has stopped, because an open channel keeps the process alive.
  */
+import type { Readiness } from '../observability/http.js';
 import type { RespguardMetrics } from '../observability/metrics.js';
 import { isMessage, type ReplyMessage, type QueryMessage, type StartedMessage } from './messages.js';
 
@@ -15,11 +16,11 @@ export interface PrimaryLink {
   leave(): void;
 }
 
-/** Replies to the primary's queries from `metrics` and `isReady` until `leave` is called. */
-export function joinPrimary(metrics: RespguardMetrics, isReady: () => boolean): PrimaryLink {
+/** Replies to the primary's queries from `metrics` and `readiness` until `leave` is called. */
+export function joinPrimary(metrics: RespguardMetrics, readiness: () => Readiness): PrimaryLink {
   const onMessage = (message: unknown): void => {
     if (!isMessage<QueryMessage>(message, 'respguard:query')) return;
-    void replyTo(message, metrics, isReady).then(send);
+    void replyTo(message, metrics, readiness).then(send);
   };
   process.on('message', onMessage);
 
@@ -32,9 +33,12 @@ export function joinPrimary(metrics: RespguardMetrics, isReady: () => boolean): 
   };
 }
 
-async function replyTo(query: QueryMessage, metrics: RespguardMetrics, isReady: () => boolean): Promise<ReplyMessage> {
+async function replyTo(query: QueryMessage, metrics: RespguardMetrics, readiness: () => Readiness): Promise<ReplyMessage> {
   try {
-    if (query.query === 'ready') return { type: 'respguard:reply', id: query.id, ready: isReady() };
+    if (query.query === 'ready') {
+      const state = readiness();
+      return { type: 'respguard:reply', id: query.id, ready: state.ready, ...(state.ready ? {} : { reason: state.reason }) };
+    }
     return { type: 'respguard:reply', id: query.id, metrics: await metrics.registry.getMetricsAsJSON() };
   } catch (error) {
     return { type: 'respguard:reply', id: query.id, error: (error as Error).message };

@@ -200,13 +200,25 @@ export class FieldReader {
     if (items === undefined) return undefined;
 
     let valid = true;
+    const firstIndex = new Map<string, number>();
     items.forEach((item, i) => {
       const match = /^(?:\[([^\]\s]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(item);
       const port = match ? Number(match[3]) : 0;
       if (port < 1 || port > 65535) {
         this.problems.invalid(indexPath(at, i), item, itemExpected);
         valid = false;
+        return;
       }
+      // Host names compare without case. Two names of one host, such as localhost and
+      // 127.0.0.1, are not detected.
+      const address = item.toLowerCase();
+      const first = firstIndex.get(address);
+      if (first !== undefined) {
+        this.problems.add(indexPath(at, i), `duplicate address "${item}", also given as ${indexPath(at, first)}: remove one of them`);
+        valid = false;
+        return;
+      }
+      firstIndex.set(address, i);
     });
     return valid ? items : undefined;
   }

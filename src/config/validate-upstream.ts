@@ -53,8 +53,10 @@ export function readUpstream(reader: FieldReader, value: unknown): UpstreamConfi
   });
   const nodes = readClusterNodes(reader, mode, fields.nodes);
   const sentinel = readSentinel(reader, mode, fields.sentinel);
+  const addressApplies = checkStandaloneAddress(reader, mode, fields);
 
   if (
+    !addressApplies ||
     mode === undefined ||
     host === undefined ||
     port === undefined ||
@@ -122,6 +124,26 @@ function readUpstreamTls(reader: FieldReader, at: string, value: unknown): Upstr
     ...(key === null ? {} : { key }),
     rejectUnauthorized,
   };
+}
+
+/**
+ * Rejects `upstream.host` and `upstream.port` when they are given in cluster or sentinel mode,
+ * where respguard finds the nodes through `upstream.nodes` or the sentinels and never uses them.
+ * Returns false after an error.
+ */
+function checkStandaloneAddress(reader: FieldReader, mode: string | undefined, fields: Record<string, unknown>): boolean {
+  if (mode !== 'cluster' && mode !== 'sentinel') return true;
+  const source = mode === 'cluster' ? 'the seeds in upstream.nodes' : 'the sentinels in upstream.sentinel.nodes';
+  let applies = true;
+  for (const key of ['host', 'port']) {
+    if (isAbsent(fields[key])) continue;
+    reader.problems.add(
+      `upstream.${key}`,
+      `only used with mode: standalone, because in ${mode} mode respguard finds the Redis nodes through ${source}: remove upstream.${key}`,
+    );
+    applies = false;
+  }
+  return applies;
 }
 
 /** Reads `upstream.nodes`: required in cluster mode, an error in the others. */

@@ -12,13 +12,15 @@ import type net from 'node:net';
 import type { MetricsConfig } from '../config/types.js';
 import type { Logger } from './logger.js';
 
+/** Whether clients' commands can reach the upstream, and when not, what is missing. */
+export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
+
 /** Source of the values that the metrics listener serves. */
 export interface HealthSource {
   /** Content-Type of the exposition returned by `metrics`. */
   readonly contentType: string;
   metrics(): Promise<string>;
-  /** Resolves true when clients' commands can reach the upstream. */
-  ready(): Promise<boolean>;
+  readiness(): Promise<Readiness>;
 }
 
 /** A running metrics listener. */
@@ -76,9 +78,12 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
       send(response, 200, 'text/plain; charset=utf-8', 'ok\n');
       return;
     case '/readyz':
-      if (await source.ready()) send(response, 200, 'text/plain; charset=utf-8', 'ready\n');
-      else send(response, 503, 'text/plain; charset=utf-8', 'not ready: no upstream connection is ready\n');
+    {
+      const readiness = await source.readiness();
+      if (readiness.ready) send(response, 200, 'text/plain; charset=utf-8', 'ready\n');
+      else send(response, 503, 'text/plain; charset=utf-8', `not ready: ${readiness.reason}\n`);
       return;
+    }
     default:
       send(response, 404, 'text/plain; charset=utf-8', 'not found: respguard serves /metrics, /healthz and /readyz\n');
   }

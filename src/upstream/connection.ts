@@ -38,6 +38,12 @@ export interface ConnectionOptions {
   readonly tls?: UpstreamTlsConfig;
   /** The config field of `tls`, for error messages; absent means `upstream.tls`. */
   readonly tlsField?: string;
+  /**
+   * The server and the config fields of its credentials, for the error when it rejects them,
+   * such as "the sentinel 10.0.0.9:26379" and "upstream.sentinel.password". Absent means "the
+   * upstream" with no field named.
+   */
+  readonly credentials?: { readonly server: string; readonly field: string };
 }
 
 /** Facts about the upstream server learned from its HELLO reply. */
@@ -269,7 +275,9 @@ export class UpstreamConnection extends EventEmitter {
   private onInitReply(bytes: Buffer): void {
     if (bytes[0] === 0x2d /* '-' */) {
       const message = bytes.toString('utf8', 1).trim();
-      this.destroy(`the upstream rejected respguard's credentials or HELLO: ${message}`);
+      const credentials = this.options.credentials;
+      if (credentials) this.destroy(`${credentials.server} rejected respguard's credentials or HELLO (check ${credentials.field}): ${message}`);
+      else this.destroy(`the upstream rejected respguard's credentials or HELLO: ${message}`);
       return;
     }
     let facts: ServerFacts;

@@ -266,6 +266,9 @@ describe('cluster failover', () => {
     // Writes sent before the process is gone may still have run on it.
     await exited;
     const diedAt = Date.now();
+    // Until the cluster promotes the replica, /readyz names the primary that lost its connections.
+    await waitFor(() => !server.isReady(), 'the killed primary to make respguard not ready');
+    expect(server.readiness()).toEqual({ ready: false, reason: `1 of 3 cluster primaries has no ready connection: 127.0.0.1:${primary.port}` });
     // The replica's promotion time separates the cluster's failover from the time respguard takes to follow it.
     const promotion = waitForPromotion(replica, 20_000);
     await waitFor(() => firstWritesSince(load.records, diedAt).every((time) => time !== undefined), 'a write of every client after the kill', 20_000);

@@ -42,7 +42,7 @@ users:
   const source = {
     contentType: observer.metrics.registry.contentType,
     metrics: () => observer.metrics.registry.metrics(),
-    ready: async () => server.context.pool.isReady,
+    readiness: async () => server.readiness(),
   };
   const http = await startMetricsServer({ host: '127.0.0.1', port: 0 }, source, logger);
   const deadline = Date.now() + 10_000;

@@ -207,6 +207,25 @@ describe('workers', () => {
     await expect(RawClient.connect(ports.proxy)).rejects.toThrow('ECONNREFUSED');
   });
 
+  it('passes on a worker\'s not-ready reason', async () => {
+    // Nothing listens on the cluster seed, so no worker reads a slot map.
+    const metricsPort = await freePort();
+    const yaml =
+      `listeners:\n  - { host: 127.0.0.1, port: ${await freePort()} }\n` +
+      `upstream: { mode: cluster, nodes: ["127.0.0.1:${await freePort()}"], pool: { size: 1 } }\n` +
+      `users:\n  app: { acl: "on >app-pw ~* +@all" }\nworkers: 2\nmetrics: { host: 127.0.0.1, port: ${metricsPort} }\n`;
+    const proxy = startProxy(configs.write('workers-down.yaml', yaml));
+    await proxy.waitForLogs({ event: 'worker_start', msg: 'worker started' }, 2);
+    await waitForPort(metricsPort);
+
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+    expect(response.status).toBe(503);
+    expect(await response.text()).toBe('not ready: the cluster slot map is not known yet\n');
+
+    proxy.signal('SIGTERM');
+    expect(await proxy.exited()).toEqual({ code: 0, signal: null });
+  });
+
   it('exits 1 when workers cannot listen', async () => {
     const ports = { proxy: redis.port, upstream: redis.port };
     const proxy = startProxy(configs.write('busy.yaml', config(ports, 'workers: 2\n')));

@@ -186,7 +186,10 @@ describe('sentinel mode', () => {
       app.close();
       const failed = () => captured.capture.lines.find((line) => line.msg === 'sentinel connection failed; reconnecting');
       expect(await waitFor(() => failed() !== undefined, HANG_MS)).toBe(true);
-      expect(String(failed()?.reason)).toContain('WRONGPASS');
+      expect(failed()?.reason).toBe(
+        `the sentinel ${failed()?.sentinel} rejected respguard's credentials or HELLO ` +
+          '(check upstream.sentinel.username and upstream.sentinel.password): WRONGPASS invalid username-password pair or user is disabled.',
+      );
       expect(captured.capture.text()).not.toContain(setup.sentinelPassword);
     } finally {
       await other.close(500);

@@ -42,6 +42,8 @@ const MOVED_REFRESH_DELAY_MS = 100;
  * (upstream.commandTimeoutMs is off by default) cannot stop later reads.
  */
 const REFRESH_TIMEOUT_MS = 2000;
+/** The CLUSTER NODES error of a Redis server with `cluster-enabled no` (Redis 7.0: "ERR This instance has cluster support disabled"). */
+const CLUSTER_DISABLED = /cluster support disabled/i;
 /** Moved ranges logged one line each per refresh; the rest are summed up in one line. */
 const MAX_RANGE_LINES = 20;
 
@@ -83,6 +85,11 @@ export class ClusterPool extends EventEmitter {
   private failedNodes: ReadonlySet<string> = new Set();
   /** Reconnects of pools that closed, so that the summed count never goes down. */
   private closedPoolReconnects = 0;
+  /**
+   * The error of the last topology read when the node replied that it has cluster support
+   * disabled, so that it is logged once per change and not on every read. Null otherwise.
+   */
+  private notCluster: { readonly node: string; readonly error: string } | null = null;
 
   constructor(
     private readonly config: UpstreamConfig,
@@ -243,6 +250,22 @@ export class ClusterPool extends EventEmitter {
     if (this.refreshFailuresInRow % 100 === 1) this.logger.warn({ event: 'cluster_topology', failures: this.refreshFailuresInRow, ...fields }, message);
   }
 
+  /**
+   * Counts a topology read from a node without cluster support, and logs an error when the
+   * previous read did not fail this way: the config names a cluster where there is none.
+   */
+  private reportNotCluster(node: string, error: string): void {
+    this.refreshes.failed += 1;
+    this.refreshFailuresInRow += 1;
+    if (this.notCluster !== null) return;
+    this.notCluster = { node, error };
+    this.logger.error(
+      { event: 'cluster_topology', node, error },
+      `the upstream ${node} is not a Redis Cluster node (CLUSTER NODES failed: ${error}), so respguard has no slot map and is not ready. ` +
+        'Set upstream.mode: standalone, or upstream.mode: sentinel with a sentinel section, to match the Redis server',
+    );
+  }
+
   private applyNodesReply(bytes: Buffer, from: string): void {
     if (this.closed) return;
     let view: TopologyView;
@@ -253,11 +276,20 @@ export class ClusterPool extends EventEmitter {
       view = parseClusterNodes(text.toString(), splitAddress(from).host);
       if (view.ranges.length === 0) throw new Error('the CLUSTER NODES reply assigns no slot');
     } catch (error) {
-      this.refreshFailed({ node: from, error: (error as Error).message }, 'failed to read CLUSTER NODES; keeping the current slot map');
+      const message = (error as Error).message;
+      if (CLUSTER_DISABLED.test(message)) {
+        this.reportNotCluster(from, message);
+        return;
+      }
+      this.refreshFailed({ node: from, error: message }, 'failed to read CLUSTER NODES; keeping the current slot map');
       return;
     }
     this.refreshes.ok += 1;
     this.refreshFailuresInRow = 0;
+    if (this.notCluster !== null) {
+      this.notCluster = null;
+      this.logger.info({ event: 'cluster_topology', node: from }, 'the upstream now replies to CLUSTER NODES as a Redis Cluster node');
+    }
     const first = !this.map.known;
     const change = this.map.apply(view);
     this.failovers += change.failovers;
@@ -317,6 +349,22 @@ export class ClusterPool extends EventEmitter {
   /** True when the map is known and every primary's pool has ready connections of both protocols. */
   get isReady(): boolean {
     return this.map.known && this.primaryPools().every((pool) => pool.isReady);
+  }
+
+  /**
+   * Returns what keeps the cluster from being ready (isReady false), or null when it is ready:
+   * a seed without cluster support, a slot map not read yet, or the primaries without a ready
+   * connection of each protocol.
+   */
+  notReadyReason(): string | null {
+    if (!this.map.known) {
+      if (this.notCluster !== null) return `the upstream ${this.notCluster.node} is not a Redis Cluster node (${this.notCluster.error})`;
+      return 'the cluster slot map is not known yet';
+    }
+    const missing = this.map.primaries.filter((address) => !this.poolFor(address).isReady);
+    if (missing.length === 0) return null;
+    const verb = missing.length === 1 ? 'has' : 'have';
+    return `${missing.length} of ${this.map.primaries.length} cluster primaries ${verb} no ready connection: ${missing.join(', ')}`;
   }
 
   /** Open connections per node address, shared and pinned: every node of the map, and nodes that left it while they have any. */

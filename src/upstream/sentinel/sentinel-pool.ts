@@ -116,6 +116,7 @@ export class SentinelPool {
         maxReplyDepth: limits.maxReplyDepth,
         maxBulkLength: limits.maxBulkLength,
         clientName: 'respguard-sentinel',
+        credentials: { server: `the sentinel ${address}`, field: 'upstream.sentinel.username and upstream.sentinel.password' },
         ...(sentinel.tls ? { tls: sentinel.tls, tlsField: 'upstream.sentinel.tls' } : {}),
       };
       const link = new SentinelLink(address, options, logger);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BLOCKED_COMMANDS } from '../../../src/acl/blocklist.js';
 import { main } from '../../../src/cli/main.js';
 import { makeConfigDir, makeIo } from './helpers.js';
 
@@ -231,6 +232,30 @@ describe('check-config warnings on upstream, limits and MONITOR', () => {
     expect(await warnings('env-password.yaml', `${HEAD}upstream:\n  password: ${password}\n${READER}`, env)).toEqual([]);
   });
 
+  it('warns about a literal sentinel password', async () => {
+    const yaml = `${HEAD}upstream:\n  mode: sentinel\n  password: \${REDIS_PASSWORD}\n  sentinel: { masterName: m, nodes: ["127.0.0.1:26379"], password: spass }\n${READER}`;
+    expect(await warnings('literal-sentinel-password.yaml', yaml, { REDIS_PASSWORD: 'from-env' })).toEqual([
+      'upstream.sentinel.password: warning: the file contains the sentinels\' password. Read it from the environment instead, as in "password: ${SENTINEL_PASSWORD}"',
+    ]);
+  });
+
+  it('accepts a sentinel password from the environment', async () => {
+    const yaml = `${HEAD}upstream:\n  mode: sentinel\n  sentinel: { masterName: m, nodes: ["127.0.0.1:26379"], password: "\${SENTINEL_PASSWORD}" }\n${READER}`;
+    expect(await warnings('env-sentinel-password.yaml', yaml, { SENTINEL_PASSWORD: 'from-env' })).toEqual([]);
+  });
+
+  it.each(['0.0.0.0', '10.1.2.3', '"::"'])('warns about metrics on %s', async (host) => {
+    const shown = host.replaceAll('"', '');
+    expect(await warnings('metrics-open.yaml', `${HEAD}metrics: { host: ${host}, port: 9121 }\n${READER}`)).toEqual([
+      `metrics.host: warning: the metrics endpoint on ${shown}:9121 has no authentication and no TLS, ` +
+        'and its labels show user names and the commands they run. Bind it to 127.0.0.1 or limit access to it with a firewall',
+    ]);
+  });
+
+  it.each(['127.0.0.1', 'localhost', '"::1"'])('accepts metrics on %s', async (host) => {
+    expect(await warnings('metrics-local.yaml', `${HEAD}metrics: { host: ${host}, port: 9121 }\n${READER}`)).toEqual([]);
+  });
+
   it('treats an escaped reference as literal', async () => {
     const lines = await warnings('escaped-password.yaml', `${HEAD}upstream:\n  password: "$\${NOT_A_VARIABLE}"\n${READER}`);
     expect(lines).toEqual([
@@ -267,10 +292,36 @@ describe('check-config warnings on upstream, limits and MONITOR', () => {
     ['all keys', '~* +get +monitor', []],
     ['read all keys', '%R~* ~cache:* +get +monitor', []],
     ['no MONITOR', '~cache:* +@all -monitor', []],
-    ['MONITOR blocked', '~cache:* +get +monitor', ['MONITOR']],
+    ['MONITOR blocked', '~cache:* +get +monitor', [...DEFAULT_BLOCKED_COMMANDS, 'MONITOR']],
   ])('accepts MONITOR rules with %s', async (_case, rules, blocked) => {
-    const block = blocked.length > 0 ? `blockCommands: [${blocked.join(', ')}]\n` : '';
+    const block = blocked.length > 0 ? `blockCommands: ${JSON.stringify(blocked)}\n` : '';
     const yaml = `${HEAD}${block}users:\n  watcher: { acl: "on #454349e422f05297191ead13e21d3db520e5abef52055e4964b82fb213f593a1 ${rules}" }\n`;
     expect(await warnings('monitor-ok.yaml', yaml)).toEqual([]);
+  });
+
+  it('warns about a blocklist without the defaults', async () => {
+    expect(await warnings('partial-block.yaml', `${HEAD}blockCommands: [FLUSHALL]\n${READER}`)).toEqual([
+      'blockCommands: warning: the list replaces the default blocklist and leaves out 44 of its 45 entries ' +
+        '(FLUSHDB, SWAPDB, CONFIG, DEBUG, ...), so every user allowed them by its rules can run them. ' +
+        'Add them to the list (DEFAULT_BLOCKED_COMMANDS in src/acl/blocklist.ts lists every entry with its reason) ' +
+        'or remove blockCommands to use the default list',
+    ]);
+  });
+
+  it('names every omitted default up to four', async () => {
+    const kept = DEFAULT_BLOCKED_COMMANDS.filter((entry) => entry !== 'SHUTDOWN' && entry !== 'CLIENT|KILL');
+    const yaml = `${HEAD}blockCommands: ${JSON.stringify(kept)}\n${READER}`;
+    expect(await warnings('two-missing.yaml', yaml)).toEqual([
+      'blockCommands: warning: the list replaces the default blocklist and leaves out 2 of its 45 entries ' +
+        '(SHUTDOWN, CLIENT|KILL), so every user allowed them by its rules can run them. ' +
+        'Add them to the list (DEFAULT_BLOCKED_COMMANDS in src/acl/blocklist.ts lists every entry with its reason) ' +
+        'or remove blockCommands to use the default list',
+    ]);
+  });
+
+  it('accepts defaults covered by a parent', async () => {
+    const withoutSubcommands = DEFAULT_BLOCKED_COMMANDS.filter((entry) => !entry.startsWith('ACL|') && !entry.startsWith('CLIENT|'));
+    const yaml = `${HEAD}blockCommands: ${JSON.stringify([...withoutSubcommands, 'acl', 'Client', 'KEYS'])}\n${READER}`;
+    expect(await warnings('parents.yaml', yaml)).toEqual([]);
   });
 });

@@ -283,6 +283,37 @@ describe('upstream fields', () => {
       'upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"], tls: yes } }',
       ['respguard.yaml: upstream.sentinel.tls: invalid value "yes": expected a map with any of ca, servername, cert, key'],
     ],
+    [
+      'host and port in sentinel mode',
+      'upstream: { mode: sentinel, host: 10.9.9.9, port: 27101, sentinel: { masterName: m, nodes: ["10.0.0.9:26379"] } }',
+      [
+        'respguard.yaml: upstream.host: only used with mode: standalone, because in sentinel mode respguard finds the Redis nodes through the sentinels in upstream.sentinel.nodes: remove upstream.host',
+        'respguard.yaml: upstream.port: only used with mode: standalone, because in sentinel mode respguard finds the Redis nodes through the sentinels in upstream.sentinel.nodes: remove upstream.port',
+      ],
+    ],
+    [
+      'port in cluster mode',
+      'upstream: { mode: cluster, port: 6379, nodes: ["10.0.0.1:6379"] }',
+      ['respguard.yaml: upstream.port: only used with mode: standalone, because in cluster mode respguard finds the Redis nodes through the seeds in upstream.nodes: remove upstream.port'],
+    ],
+    [
+      'host in cluster mode',
+      'upstream: { mode: cluster, host: 127.0.0.1, nodes: ["10.0.0.1:6379"] }',
+      ['respguard.yaml: upstream.host: only used with mode: standalone, because in cluster mode respguard finds the Redis nodes through the seeds in upstream.nodes: remove upstream.host'],
+    ],
+    [
+      'duplicate sentinel addresses',
+      'upstream: { mode: sentinel, sentinel: { masterName: m, nodes: ["127.0.0.1:27111", "127.0.0.1:27112", "127.0.0.1:27111"] } }',
+      ['respguard.yaml: upstream.sentinel.nodes[2]: duplicate address "127.0.0.1:27111", also given as upstream.sentinel.nodes[0]: remove one of them'],
+    ],
+    [
+      'duplicate cluster seeds',
+      'upstream: { mode: cluster, nodes: ["Redis-A:7000", "redis-a:7000", "[::1]:7000", "[::1]:7000"] }',
+      [
+        'respguard.yaml: upstream.nodes[1]: duplicate address "redis-a:7000", also given as upstream.nodes[0]: remove one of them',
+        'respguard.yaml: upstream.nodes[3]: duplicate address "[::1]:7000", also given as upstream.nodes[2]: remove one of them',
+      ],
+    ],
   ])('%s', (_name, upstream, expected) => {
     expect(configErrors(withTopLevel(upstream))).toEqual(expected);
   });
