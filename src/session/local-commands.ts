@@ -17,6 +17,7 @@ import {
   encodeMap,
   RESET_REPLY,
 } from '../resp/encode.js';
+import { isStrictInteger } from '../commands/arg-parsing.js';
 import type { Session } from './session.js';
 import * as texts from './texts.js';
 
@@ -79,12 +80,12 @@ function auth(session: Session, args: readonly Buffer[]): void {
 function hello(session: Session, args: readonly Buffer[]): void {
   let protocol = session.protocol;
   if (args.length >= 2) {
-    const text = args[1]!.toString('latin1');
-    if (!/^-?\d+$/.test(text)) {
+    // Redis reads the version with string2ll: no leading zeros, no `+`, no `-0`.
+    if (!isStrictInteger(args[1]!)) {
       session.reply(texts.HELLO_BAD_VERSION);
       return;
     }
-    const version = Number(text);
+    const version = Number(args[1]!.toString('latin1'));
     if (version < 2 || version > 3) {
       session.reply(texts.NOPROTO);
       return;

@@ -237,12 +237,12 @@ function unsubscribe(session: Session, command: CommandInfo, args: readonly Buff
 }
 
 function select(session: Session, command: CommandInfo, args: readonly Buffer[], request: Buffer): boolean {
-  const text = args[1]!.toString('latin1');
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+  // Redis reads the index with string2ll: no leading zeros, no `+`, no `-0`.
+  if (!isStrictInteger(args[1]!) || !Number.isSafeInteger(Number(args[1]!.toString('latin1')))) {
     session.reject(texts.NOT_INTEGER, command.name, 'rejected');
     return true;
   }
-  const index = Number(text);
+  const index = Number(args[1]!.toString('latin1'));
   if (session.context.cluster && index !== 0 && index >= -(2 ** 31) && index < 2 ** 31) {
     session.reject(texts.SELECT_IN_CLUSTER, command.name, 'rejected');
     return true;

@@ -105,6 +105,23 @@ describe('Lua debugger', () => {
   });
 });
 
+describe('integer arguments as Redis reads them', () => {
+  it('rejects leading zeros and signs like Redis', async () => {
+    const client = await login();
+    const direct = await RedisQuery.connect(upstream.port);
+    expect(await direct.call(['AUTH', 'upstream-secret'])).toBe('OK');
+    for (const args of [['SELECT', '00'], ['SELECT', '+1'], ['HELLO', '03'], ['HELLO', '-0']]) {
+      const expected = (await direct.call(args)) as { error: string };
+      expect(await client.call(args)).toBe(`-${expected.error}\r\n`);
+    }
+    expect(await client.call(['SELECT', '00'])).toBe('-ERR value is not an integer or out of range\r\n');
+    expect(await client.call(['HELLO', '03'])).toBe('-ERR Protocol version is not an integer or out of range\r\n');
+    expect(await client.call(['PING'])).toBe('+PONG\r\n');
+    direct.close();
+    client.close();
+  });
+});
+
 describe('CLIENT UNBLOCK', () => {
   it('unblocks a session by its respguard id', async () => {
     const blocked = await login();
