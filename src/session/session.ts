@@ -131,6 +131,12 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   transactionPolicy: Policy | null = null;
   /** RESP2 only: whether the pinned connection is subscribed upstream, from its confirmations. */
   private upstreamSubscribed = false;
+  /**
+   * Whether MONITOR was sent on the pinned connection, which then streams monitor lines until
+   * its RESET. It outlives `state.monitor`, which a RESET from the client clears at once, while
+   * lines and replies of earlier requests may still be on their way.
+   */
+  upstreamMonitoring = false;
   private closing = false;
   private closed = false;
   /** Reply bytes not yet handed to the socket. */
@@ -747,6 +753,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
     this.pinned = connection;
     this.pinnedProtocol = this.protocol;
     this.upstreamSubscribed = false;
+    this.upstreamMonitoring = false;
     connection.receiver = this;
     connection.once('close', (reason: string) => this.onPinnedClosed(connection, reason));
     return true;
@@ -796,7 +803,7 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
   /** Part of UnsolicitedReceiver: separates pub/sub messages, invalidations and MONITOR lines from replies. */
   isUnsolicited(bytes: Buffer, push: boolean): boolean {
     if (push) return !isConfirmation(bytes);
-    if (this.state.monitor && isMonitorLine(bytes)) return true;
+    if ((this.state.monitor || this.upstreamMonitoring) && isMonitorLine(bytes)) return true;
     if (this.pinnedProtocol !== 2) return false;
     if (this.upstreamSubscribed && isMessage(bytes)) return true;
     if (isConfirmation(bytes)) this.upstreamSubscribed = confirmationCount(bytes) > 0;

@@ -54,6 +54,7 @@ export function runStateCommand(session: Session, effect: StateEffect, command: 
     case 'monitor':
       return pinAndForward(session, command, request, () => {
         session.state.monitor = true;
+        session.upstreamMonitoring = true;
       });
     case 'select':
       return select(session, command, args, request);

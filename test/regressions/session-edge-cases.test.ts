@@ -122,6 +122,21 @@ describe('integer arguments as Redis reads them', () => {
   });
 });
 
+describe('MONITOR in a pipeline', () => {
+  it('keeps every reply after a pipelined RESET', async () => {
+    const client = await login();
+    client.send(Buffer.concat([encodeCommand(['MONITOR']), encodeCommand(['PING']), encodeCommand(['GET', 'monitor:k']), encodeCommand(['RESET'])]));
+    expect(await client.reply()).toBe('+OK\r\n');
+    expect(await client.reply()).toBe('+PONG\r\n');
+    expect(await client.reply()).toMatch(/^\+\d+\.\d+ \[0 127\.0\.0\.1:\d+\] "ping"\r\n$/i);
+    expect(await client.reply()).toBe("-ERR Replica can't interact with the keyspace\r\n");
+    expect(await client.reply()).toBe('+RESET\r\n');
+    // RESET logs the connection out, as in Redis without a nopass default user.
+    expect(await client.call(['PING'])).toBe('-NOAUTH Authentication required.\r\n');
+    client.close();
+  });
+});
+
 describe('CLIENT UNBLOCK', () => {
   it('unblocks a session by its respguard id', async () => {
     const blocked = await login();
