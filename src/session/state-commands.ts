@@ -306,6 +306,7 @@ function tracking(session: Session, command: CommandInfo, args: readonly Buffer[
   const redirect = rewritten.some((arg) => arg.toString('latin1').toLowerCase() === 'redirect');
   // Only the latest ON counts, as in Redis; connections already pinned on other nodes keep theirs.
   if (mode === 'on' && session.context.cluster) session.state.trackingRequest = redirect ? null : request;
+  const broadcast = rewritten.some((arg) => arg.toString('latin1').toLowerCase() === 'bcast');
   const slot = session.forward(command.name, request);
   if (slot) {
     slot.onReply = (reply) => {
@@ -314,10 +315,11 @@ function tracking(session: Session, command: CommandInfo, args: readonly Buffer[
       if (mode === 'off' && ok) session.state.tracking = false;
       if (!session.state.tracking) session.state.trackingRequest = null;
       session.unpinIfClear();
+      // Only once the first node accepted the options: an invalid request (a PREFIX without its
+      // value) must get its error once, not fail on every node and disconnect the client.
+      if (ok && mode === 'on' && broadcast) pinEveryNode(session);
     };
   }
-  const broadcast = rewritten.some((arg) => arg.toString('latin1').toLowerCase() === 'bcast');
-  if (slot && broadcast) pinEveryNode(session);
   return true;
 }
 

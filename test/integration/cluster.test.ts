@@ -955,6 +955,17 @@ describe('cluster pinned sessions', () => {
     writer.close();
   });
 
+  it('answers an invalid BCAST request once', async () => {
+    const app = await client();
+    expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
+    const direct = await (await node(0)).call(['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX']);
+    expect(direct).toEqual({ error: 'ERR syntax error' });
+    expect(await app.call(['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX'])).toBe('-ERR syntax error\r\n');
+    expect(await app.call(['PING'])).toBe('+PONG\r\n');
+    expect(await app.call(['GET', 'app:1'])).toMatch(/^\$/);
+    app.close();
+  });
+
   it('keeps redirected tracking on its node', async () => {
     const listener = await client();
     const app = await client();
