@@ -66,7 +66,7 @@ export class SessionState {
     if (this.monitor) return 'MONITOR';
     if (this.db !== 0) return 'SELECT';
     if (this.readOnly) return 'READONLY';
-    return 'a blocking command';
+    return 'blocking command';
   }
 
   /**
