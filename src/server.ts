@@ -50,7 +50,10 @@ export async function startServer(config: Config, options: { logger: Logger; obs
   // request. In sentinel mode, `pool` is the primary's, whichever node that is at the time.
   const cluster = config.upstream.mode === 'cluster' ? new ClusterPool(config.upstream, config.limits, logger) : null;
   const sentinel = config.upstream.mode === 'sentinel' ? new SentinelPool(config.upstream, config.limits, logger) : null;
-  const pool = cluster ? cluster.keylessPool() : sentinel ? sentinel.primaryPool : new UpstreamPool(config.upstream, config.limits, logger);
+  let pool: UpstreamPool;
+  if (cluster) pool = cluster.keylessPool();
+  else if (sentinel) pool = sentinel.primaryPool;
+  else pool = new UpstreamPool(config.upstream, config.limits, logger);
   const topology = cluster ?? sentinel ?? pool;
   const sessions = new Map<number, Session>();
   const context: ProxyContext = {

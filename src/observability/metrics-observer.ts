@@ -27,7 +27,7 @@ export interface WatchedCluster {
   readonly failovers: number;
 }
 
-/** What the metrics read from a sentinel-mode upstream. */
+/** Figures of a sentinel-mode upstream that the metrics read. */
 export interface WatchedTopology {
   topologyStats(): TopologyStats;
   nodeConnections(): ReadonlyMap<string, number>;
@@ -235,29 +235,25 @@ class RecordingObserver implements MetricsObserver {
         for (const kind of ['moved', 'ask'] as const) if (counts[kind] > 0) counter.inc({ node, kind }, counts[kind]);
       }
     });
-    metrics.onCollect('respguard_upstream_topology_refreshes_total', () => {
-      const counter = metrics.counter('respguard_upstream_topology_refreshes_total');
-      counter.reset();
-      for (const result of ['ok', 'failed'] as const) counter.inc({ result }, cluster.refreshes[result]);
-    });
-    metrics.onCollect('respguard_upstream_failovers_total', () => {
-      const counter = metrics.counter('respguard_upstream_failovers_total');
-      counter.reset();
-      counter.inc({ mode: 'cluster' }, cluster.failovers);
-    });
+    this.watchTopologyCounters(() => ({ failovers: cluster.failovers, refreshes: cluster.refreshes }), 'cluster');
   }
 
   watchTopology(source: WatchedTopology, mode: 'sentinel'): void {
-    const metrics = this.metrics;
     this.watchNodeConnections(source);
+    this.watchTopologyCounters(() => source.topologyStats(), mode);
+  }
+
+  /** Reads the failovers and topology reads of a cluster or sentinel upstream into their counters each time the registry is read. */
+  private watchTopologyCounters(read: () => TopologyStats, mode: 'cluster' | 'sentinel'): void {
+    const metrics = this.metrics;
     metrics.onCollect('respguard_upstream_failovers_total', () => {
       const counter = metrics.counter('respguard_upstream_failovers_total');
       counter.reset();
-      counter.inc({ mode }, source.topologyStats().failovers);
+      counter.inc({ mode }, read().failovers);
     });
     metrics.onCollect('respguard_upstream_topology_refreshes_total', () => {
       const counter = metrics.counter('respguard_upstream_topology_refreshes_total');
-      const { refreshes } = source.topologyStats();
+      const { refreshes } = read();
       counter.reset();
       counter.inc({ result: 'ok' }, refreshes.ok);
       counter.inc({ result: 'failed' }, refreshes.failed);

@@ -265,6 +265,12 @@ export class UpstreamPool extends EventEmitter {
     return [2, 3].every((protocol) => this.groups[protocol as 2 | 3].some((m) => m.connection?.state === 'ready'));
   }
 
+  /** Returns the connections of this pool open or opening, shared and pinned. */
+  openConnections(): number {
+    const pinned = this.pinned.stats();
+    return this.stats().connections + pinned.active + pinned.idle;
+  }
+
   stats(): PoolStats {
     let connections = 0;
     let ready = 0;

@@ -371,8 +371,7 @@ export class ClusterPool extends EventEmitter {
   nodeConnections(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const pool of this.allPools()) {
-      const pinned = pool.pinned.stats();
-      const open = pool.stats().connections + pinned.active + pinned.idle;
+      const open = pool.openConnections();
       if (open === 0 && this.retiring.has(pool)) continue;
       counts.set(pool.address, (counts.get(pool.address) ?? 0) + open);
     }

@@ -53,7 +53,7 @@ interface Finding {
   readonly primary: string | null;
   /** True when the primary in use reported another role in its ROLE reply. */
   readonly demoted: boolean;
-  /** Why each sentinel's reply was not used. */
+  /** Reasons why each sentinel's reply was not used. */
   readonly reasons: readonly string[];
 }
 
@@ -160,7 +160,7 @@ export class SentinelPool {
   /** Connection counts of the primary's pool and the replica pools together, for the metrics. */
   stats(): PoolStats {
     const total = { connections: 0, ready: 0, pending: 0, reconnects: this.droppedReconnects };
-    for (const pool of [this.primaryPool, ...Array.from(this.replicas.values(), (replica) => replica.pool)]) {
+    for (const pool of this.allPools()) {
       const stats = pool.stats();
       total.connections += stats.connections;
       total.ready += stats.ready;
@@ -175,13 +175,16 @@ export class SentinelPool {
     return this.primaryPool.pinned;
   }
 
+  /** Returns the primary's pool and every replica pool. */
+  private allPools(): UpstreamPool[] {
+    return [this.primaryPool, ...Array.from(this.replicas.values(), (replica) => replica.pool)];
+  }
+
   /** Connections open or opening per node address, shared and pinned: the primary's and each replica's. */
   nodeConnections(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const pool of [this.primaryPool, ...Array.from(this.replicas.values(), (replica) => replica.pool)]) {
-      const pinned = pool.pinned.stats();
-      const open = pool.stats().connections + pinned.active + pinned.idle;
-      if (pool.address !== 'none') counts.set(pool.address, (counts.get(pool.address) ?? 0) + open);
+    for (const pool of this.allPools()) {
+      if (pool.address !== 'none') counts.set(pool.address, (counts.get(pool.address) ?? 0) + pool.openConnections());
     }
     return counts;
   }
