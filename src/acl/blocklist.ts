@@ -13,7 +13,7 @@ import { lowerAscii, tableIndex } from './table-index.js';
 export const DEFAULT_BLOCKED_COMMANDS: readonly string[] = Object.freeze([
   'FLUSHALL', // deletes the data of every database
   'FLUSHDB', // deletes the data of the selected database
-  'SWAPDB', // swaps two databases, so every client of one sees the other's data
+  'SWAPDB', // swaps two databases, so every client of one gets the other's data
   'CONFIG', // reads or changes server settings, such as requirepass and dir (RESETSTAT zeroes statistics)
   'DEBUG', // can crash, stall or corrupt the server
   'SHUTDOWN', // stops the server

@@ -114,7 +114,7 @@ function readUser(reader: FieldReader, at: string, value: unknown): UserConfig |
   };
 }
 
-/** Reports users with `readFromReplicas: true` outside sentinel mode, where respguard knows no replicas. */
+/** Reports users with `readFromReplicas: true` outside sentinel mode, where respguard has no replicas to read from. */
 export function checkReplicaReads(reader: FieldReader, users: Record<string, UserConfig>, mode: string | undefined): void {
   if (mode === undefined || mode === 'sentinel') return;
   for (const [name, user] of Object.entries(users)) {

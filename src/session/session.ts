@@ -49,7 +49,7 @@ export interface ProxyContext {
   readonly pool: UpstreamPool;
   /** Set in cluster mode, where it routes requests by hash slot to the pool of each primary. `pool` is then the first seed's, used only for its server facts. */
   readonly cluster?: ClusterPool;
-  /** Set in sentinel mode: follows the primary, whose pool is `pool`, and holds the replica pools. */
+  /** Set in sentinel mode: follows the primary, whose pool is `pool`, and contains the replica pools. */
   readonly sentinel?: SentinelPool;
   limits: LimitsConfig;
   readonly logger: Logger;
@@ -338,8 +338,8 @@ export class Session implements SlotOwner, UnsolicitedReceiver {
       this.reject(texts.notAllowedWhileSubscribed(info.name), info.name, 'rejected');
       return;
     }
-    // The blocklist applies to the commands respguard answers itself too (ACL LIST, CLIENT
-    // SETNAME), except AUTH, HELLO, QUIT and RESET, which Redis runs without any ACL check.
+    // The blocklist also applies to the commands that respguard replies to itself (ACL LIST,
+    // CLIENT SETNAME), except AUTH, HELLO, QUIT and RESET, which Redis runs without an ACL check.
     if ((traits & TRAIT_NO_AUTH) === 0 && this.policy.blocklist.blocks(info)) {
       this.observer.commandBlocked(this.source, user.name, info.name);
       this.reject(encodeError(blockedText(info)), info.name, 'blocked');

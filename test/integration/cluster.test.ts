@@ -944,7 +944,7 @@ describe('cluster pinned sessions', () => {
     const writer = await client();
     expect(await app.call(['HELLO', '3'])).toMatch(/^%/);
     expect(await app.call(['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'app:'])).toBe('+OK\r\n');
-    // Written on node 1 and node 0, read by nobody.
+    // Written on node 1 and node 0, and read by no client before.
     expect(await writer.call(['SET', 'app:1', 'five'])).toBe('+OK\r\n');
     expect(await app.reply()).toBe('>2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\napp:1\r\n');
     expect(await ownerOf(slotOf('app:3'))).toBe(0);

@@ -56,6 +56,13 @@ describe('HELLO before authentication', () => {
     expect(await firstReply(proxy.port, request)).toBe(expected);
   });
 
+  /** Returns `word`, or the user name for USER and the password for PASS. */
+  function withCredentials(word: string, credentials: [string, string]): string {
+    if (word === 'USER') return credentials[0];
+    if (word === 'PASS') return credentials[1];
+    return word;
+  }
+
   /**
    * Sends `requests` on a new connection, with USER and PASS replaced by valid credentials of
    * the target, and returns the replies.
@@ -65,7 +72,7 @@ describe('HELLO before authentication', () => {
     try {
       const result: string[] = [];
       for (const request of requests) {
-        result.push(await client.call(request.map((word) => (word === 'USER' ? credentials[0] : word === 'PASS' ? credentials[1] : word))));
+        result.push(await client.call(request.map((word) => withCredentials(word, credentials))));
       }
       return result;
     } finally {

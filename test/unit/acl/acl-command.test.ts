@@ -37,7 +37,7 @@ function policyOf(users: Map<string, string>, extraYaml = 'blockCommands: []\n')
   return buildPolicy(parseConfig(yaml, 'acl.yaml', {}), table);
 }
 
-/** The ACL DRYRUN reply for a replication command, which respguard refuses whatever the rules allow. */
+/** Returns the ACL DRYRUN reply for a command that respguard never forwards, whatever the rules allow. */
 function refusalBulk(command: CommandInfo): string {
   const text = refusalText(command)!.replace(/^ERR /, '');
   return `$${text.length}\r\n${text}\r\n`;

@@ -448,7 +448,7 @@ describe('user fields', () => {
     const config = parseConfig(text, 'r.yaml', {});
     expect(config.users.app!.readFromReplicas).toBe(true);
     expect(config.users.other!.readFromReplicas).toBe(false);
-    // false says what absent says, so it is allowed in every mode.
+    // false means the same as an absent key, so it is allowed in every mode.
     expect(parseConfig(withUsers('  app: { acl: "on >x", readFromReplicas: false }'), 'r.yaml', {}).users.app!.readFromReplicas).toBe(false);
   });
 

@@ -8,7 +8,7 @@ import { parseEvent, parseMasterAddress, parseReplicas, parseRole, splitNodeAddr
 
 const decode = (text: string) => decodeReply(Buffer.from(text));
 
-/** A SENTINEL REPLICAS entry in RESP3, with the fields that matter here. */
+/** Returns a SENTINEL REPLICAS entry in RESP3, with the fields that matter here. */
 function replicaMap(port: number, flags: string, link = 'ok'): string {
   const fields = ['name', `127.0.0.1:${port}`, 'ip', '127.0.0.1', 'port', String(port), 'flags', flags, 'master-link-status', link];
   return `%${fields.length / 2}\r\n` + fields.map((field) => `$${field.length}\r\n${field}\r\n`).join('');
