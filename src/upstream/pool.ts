@@ -262,7 +262,12 @@ export class UpstreamPool extends EventEmitter {
 
   /** True when at least one connection of each protocol is ready. */
   get isReady(): boolean {
-    return [2, 3].every((protocol) => this.groups[protocol as 2 | 3].some((m) => m.connection?.state === 'ready'));
+    return this.hasReady(2) && this.hasReady(3);
+  }
+
+  /** True when a shared connection of `protocol` is ready. */
+  hasReady(protocol: 2 | 3): boolean {
+    return this.groups[protocol].some((m) => m.connection?.state === 'ready');
   }
 
   /** Returns the connections of this pool open or opening, shared and pinned. */

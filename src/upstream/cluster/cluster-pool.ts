@@ -145,7 +145,9 @@ export class ClusterPool extends EventEmitter {
       if (!this.map.known) this.refresh();
     });
     created.on('first-ready', (connection: UpstreamConnection) => {
-      const othersReady = [...this.pools.values()].some((other) => other !== created && other.stats().ready > 0);
+      // Only RESP2 connections count, as in the pool's own event: a ready RESP3 connection of
+      // another node must not keep every node's first RESP2 connection from reading the table.
+      const othersReady = [...this.pools.values()].some((other) => other !== created && other.hasReady(2));
       if (!othersReady) this.emit('first-ready', connection);
     });
     if (this.started) created.start();
